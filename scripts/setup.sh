@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# setup.sh — install every Debian package airlock needs to build, test and
+# benchmark. Idempotent: packages already present are not touched, and the
+# script says what it installs. Needs root (or sudo) only when something is
+# missing.
+set -euo pipefail
+
+# One line per package, with the reason it is here.
+PACKAGES=(
+	build-essential     # gcc, make, libc headers
+	pkg-config          # meson finds libraries through it
+	meson               # build system
+	ninja-build         # meson's backend
+	clang               # fuzz targets (libFuzzer) and the sanitizer build
+	libclang-rt-14-dev  # libFuzzer + ASan/UBSan runtimes for clang 14
+	llvm                # llvm-symbolizer: readable sanitizer stack traces
+	clang-format        # make format
+	xenstore-utils      # xenstore-read/write/...: an independent store client in tests
+	procps              # ps/pgrep in tests
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "setup: all ${#PACKAGES[@]} packages present"
+	exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"
