@@ -1,0 +1,318 @@
+#!/usr/bin/env bash
+# bench/store.sh BUILD_DIR [--quick] — benchmarks airlock-store over its socket.
+#
+# Starts airlock-store (--sync process) and the echo server (store_bench
+# --echo-server) on temporary sockets, then runs every configuration below
+# once per round, round after round (A B C … A B C …), so slow drift on a
+# shared machine hits every configuration alike. Prints a markdown table of
+# the medians over rounds.
+#
+#   full mode (default): 3 rounds of 3 s runs, plus WRITE against a second
+#       store started with --sync power; writes docs/bench-store.md.
+#   --quick: 1 round of 1 s runs, no --sync power, writes nothing (what
+#       bench/quick.sh and `make check` run).
+#
+# Environment: BENCH_ROUNDS, BENCH_SECONDS override the mode's defaults;
+# BENCH_RAW=FILE keeps the raw result lines ("config=NAME round=R op=…", or
+# "config=NAME round=R status=fail rc=N" for a run that failed, and
+# "config=store-exit name=NAME status=N" for each daemon's exit on SIGTERM);
+# BENCH_DOC=FILE writes the full-mode report somewhere else.
+#
+# Exit status: 0 if every run succeeded, 1 otherwise (the table still shows
+# what did run).
+set -u
+usage() {
+	echo "usage: bench/store.sh BUILD_DIR [--quick]" >&2
+	exit 2
+}
+[ $# -ge 1 ] || usage
+BUILD=$(cd "$1" && pwd) || usage
+shift
+QUICK=0
+case "${1:-}" in
+--quick) QUICK=1 ;;
+"") ;;
+*) usage ;;
+esac
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BENCH=$BUILD/bench/store_bench
+STORE=$BUILD/store/airlock-store
+for bin in "$BENCH" "$STORE"; do
+	if [ ! -x "$bin" ]; then
+		echo "store.sh: $bin is missing (build first: ninja -C $BUILD)" >&2
+		exit 1
+	fi
+done
+
+if [ "$QUICK" = 1 ]; then
+	ROUNDS=${BENCH_ROUNDS:-1}
+	SECS=${BENCH_SECONDS:-1}
+else
+	ROUNDS=${BENCH_ROUNDS:-3}
+	SECS=${BENCH_SECONDS:-3}
+fi
+
+# Sockets in /tmp (short paths); the store's state next to the build, on a
+# real disk, so that --sync power pays for a real fdatasync (/tmp may be
+# tmpfs).
+SOCKDIR=$(mktemp -d /tmp/airlock-bench.XXXXXX)
+STATEDIR=$(mktemp -d "$BUILD/bench-state.XXXXXX")
+RAW=$SOCKDIR/raw.txt
+: >"$RAW"
+pids=()
+names=()
+
+cleanup() {
+	local i
+	for i in "${!pids[@]}"; do
+		kill -TERM "${pids[$i]}" 2>/dev/null
+	done
+	wait 2>/dev/null
+	rm -rf "$SOCKDIR" "$STATEDIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_daemon NAME SOCKET COMMAND... — starts a daemon with its stderr in
+# $SOCKDIR/NAME.log and waits up to 20 s for its socket.
+start_daemon() {
+	local name=$1 sock=$2 pid i
+	shift 2
+	"$@" 2>"$SOCKDIR/$name.log" &
+	pid=$!
+	pids+=("$pid")
+	names+=("$name")
+	for ((i = 0; i < 200; i++)); do
+		[ -S "$sock" ] && return 0
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "store.sh: $name exited at startup:" >&2
+			sed 's/^/  | /' "$SOCKDIR/$name.log" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	echo "store.sh: $name did not create $sock within 20 s" >&2
+	return 1
+}
+
+# stop_daemons — SIGTERM each daemon, wait up to 10 s, record its status.
+stop_daemons() {
+	local i pid st j
+	for i in "${!pids[@]}"; do
+		pid=${pids[$i]}
+		kill -TERM "$pid" 2>/dev/null
+		for ((j = 0; j < 100; j++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			echo "store.sh: ${names[$i]} ignored SIGTERM for 10 s; killing it" >&2
+			kill -KILL "$pid" 2>/dev/null
+		fi
+		wait "$pid" 2>/dev/null
+		st=$?
+		echo "config=store-exit name=${names[$i]} status=$st" >>"$RAW"
+		if [ "$st" -ne 0 ]; then
+			echo "store.sh: ${names[$i]} exited with status $st; its log:" >&2
+			tail -20 "$SOCKDIR/${names[$i]}.log" | sed 's/^/  | /' >&2
+		fi
+	done
+	pids=()
+	names=()
+}
+
+STORE_SOCK=$SOCKDIR/store.sock
+POWER_SOCK=$SOCKDIR/store-power.sock
+ECHO_SOCK=$SOCKDIR/echo.sock
+mkdir -p "$STATEDIR/process" "$STATEDIR/power"
+ok=1
+start_daemon store "$STORE_SOCK" "$STORE" --socket "$STORE_SOCK" --state "$STATEDIR/process" \
+	--sync process || ok=0
+start_daemon echo "$ECHO_SOCK" "$BENCH" --echo-server "$ECHO_SOCK" || ok=0
+if [ "$QUICK" = 0 ]; then
+	start_daemon store-power "$POWER_SOCK" "$STORE" --socket "$POWER_SOCK" \
+		--state "$STATEDIR/power" --sync power || ok=0
+fi
+if [ "$ok" = 0 ]; then
+	stop_daemons
+	[ -n "${BENCH_RAW:-}" ] && cp "$RAW" "$BENCH_RAW"
+	exit 1
+fi
+
+# Configurations: NAME|LABEL|store_bench arguments (the socket comes first).
+CONFIGS=(
+	"read-1|READ|--socket $STORE_SOCK --op read --clients 1"
+	"read-8|READ|--socket $STORE_SOCK --op read --clients 8"
+	"write-1|WRITE|--socket $STORE_SOCK --op write --clients 1"
+	"write-8|WRITE|--socket $STORE_SOCK --op write --clients 8"
+	"txn-1|TXN|--socket $STORE_SOCK --op txn --clients 1"
+	"txn-8|TXN|--socket $STORE_SOCK --op txn --clients 8"
+	"txn-8-shared|TXN, one shared key|--socket $STORE_SOCK --op txn --clients 8 --shared-key"
+)
+if [ "$QUICK" = 0 ]; then
+	CONFIGS+=(
+		"write-power-1|WRITE, --sync power|--socket $POWER_SOCK --op write --clients 1"
+		"write-power-8|WRITE, --sync power|--socket $POWER_SOCK --op write --clients 8"
+	)
+fi
+CONFIGS+=("echo-1|echo (floor)|--echo $ECHO_SOCK --clients 1")
+
+# run_one ROUND NAME ARGS — one store_bench run, its result line into $RAW.
+run_one() {
+	local round=$1 name=$2 args=$3 out rc
+	# shellcheck disable=SC2086 # ARGS is a word list on purpose
+	out=$(timeout --kill-after=5 $((SECS + 60)) "$BENCH" $args --seconds "$SECS" \
+		2>"$SOCKDIR/run.err")
+	rc=$?
+	if [ "$rc" -eq 0 ] && [[ $out == op=* ]]; then
+		echo "config=$name round=$round $out" >>"$RAW"
+	else
+		echo "config=$name round=$round status=fail rc=$rc why=$(head -1 "$SOCKDIR/run.err")" \
+			>>"$RAW"
+		echo "store.sh: $name (round $round) failed with status $rc:" >&2
+		sed 's/^/  | /' "$SOCKDIR/run.err" >&2
+		ok=0
+	fi
+}
+
+for ((round = 1; round <= ROUNDS; round++)); do
+	for cfg in "${CONFIGS[@]}"; do
+		IFS='|' read -r name _ args <<<"$cfg"
+		echo "store.sh: round $round/$ROUNDS: $name" >&2
+		run_one "$round" "$name" "$args"
+	done
+done
+stop_daemons
+[ -n "${BENCH_RAW:-}" ] && cp "$RAW" "$BENCH_RAW"
+
+# median CONFIG FIELD — median over rounds of FIELD (a key of the result
+# line, or "retry_rate" = retries/ops), "-" if no run succeeded.
+median() {
+	grep "^config=$1 round=" "$RAW" | grep -v ' status=fail' |
+		awk -v f="$2" '{
+			for (i = 1; i <= NF; i++) {
+				split($i, kv, "=")
+				v[kv[1]] = kv[2]
+			}
+			if (f == "retry_rate")
+				print (v["ops"] > 0 ? v["retries"] / v["ops"] : 0)
+			else
+				print v[f]
+		}' | sort -g | awk '
+		{ a[NR] = $1 }
+		END {
+			if (NR == 0) { print "-"; exit }
+			if (NR % 2) print a[(NR + 1) / 2]
+			else print (a[NR / 2] + a[NR / 2 + 1]) / 2
+		}'
+}
+
+table() {
+	local cfg name label clients ops p50 p99 rr
+	echo "| operation | clients | ops/s | p50 µs | p99 µs | EAGAIN retries per commit |"
+	echo "|---|--:|--:|--:|--:|--:|"
+	for cfg in "${CONFIGS[@]}"; do
+		IFS='|' read -r name label _ <<<"$cfg"
+		clients=${name##*-}
+		[[ $name == txn-8-shared ]] && clients=8
+		ops=$(median "$name" ops_per_s)
+		p50=$(median "$name" p50_us)
+		p99=$(median "$name" p99_us)
+		rr="–"
+		if [[ $name == txn* ]]; then
+			rr=$(median "$name" retry_rate)
+			[ "$rr" != "-" ] && rr=$(awk -v r="$rr" 'BEGIN { printf "%.3f", r }')
+		fi
+		[ "$ops" != "-" ] && ops=$(awk -v r="$ops" 'BEGIN { printf "%.0f", r }')
+		echo "| $label | $clients | $ops | $p50 | $p99 | $rr |"
+	done
+}
+
+rtt_table() {
+	local r e ratio verdict
+	r=$(median read-1 p50_us)
+	e=$(median echo-1 p50_us)
+	ratio="-"
+	verdict="-"
+	if [ "$r" != "-" ] && [ "$e" != "-" ]; then
+		ratio=$(awk -v r="$r" -v e="$e" 'BEGIN { printf "%.2f", (e > 0 ? r / e : 0) }')
+		verdict=$(awk -v x="$ratio" 'BEGIN { print (x <= 2.0 ? "met" : "missed") }')
+	fi
+	echo "| READ p50 RTT µs (1 client) | echo p50 RTT µs (1 client) | ratio | goal ≤ 2× |"
+	echo "|--:|--:|--:|---|"
+	echo "| $r | $e | ${ratio}× | $verdict |"
+}
+
+TABLE=$(table)
+RTT=$(rtt_table)
+echo
+echo "$TABLE"
+echo
+echo "$RTT"
+
+if [ "$QUICK" = 0 ]; then
+	DOC=${BENCH_DOC:-$TOP/docs/bench-store.md}
+	model=$(grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: *//')
+	[ -n "$model" ] || model=$(uname -m)
+	fs=$(stat -f -c %T "$BUILD" 2>/dev/null || echo unknown)
+	{
+		echo "# airlock-store benchmark"
+		echo
+		echo "Measured by \`bench/store.sh $(basename "$BUILD")\` (\`make bench\`) on" \
+			"$(date -u '+%Y-%m-%d %H:%M UTC')."
+		echo
+		echo "- Machine: $model, $(nproc) CPUs (nproc); the store, the echo server"
+		echo "  and every benchmark client share them."
+		echo "- Kernel: $(uname -sr)"
+		echo "- Store state on $fs; the store runs with \`--sync process\` except in"
+		echo "  the \`--sync power\` rows."
+		echo "- Each configuration ran $ROUNDS times for $SECS s. **Figures are medians of"
+		echo "  interleaved runs**: every configuration ran once per round, in the order"
+		echo "  of the table, round after round (A B C … A B C …), so drift on a shared"
+		echo "  machine reaches all of them alike."
+		echo
+		echo "## Throughput and latency"
+		echo
+		echo "$TABLE"
+		echo
+		echo "## READ round trip against the echo floor"
+		echo
+		echo "$RTT"
+		echo
+		echo "## What the columns mean"
+		echo
+		echo "- **operation**: READ and WRITE are single requests on a 32-byte value,"
+		echo "  each client cycling over 16 keys of its own (\`/bench/c<i>/k<j>\`). TXN is"
+		echo "  a read-modify-write transaction on a counter: TRANSACTION_START, READ,"
+		echo "  WRITE value+1, TRANSACTION_END \"T\", the whole of it retried on EAGAIN;"
+		echo "  each client has its own counter except in the \"one shared key\" row,"
+		echo "  where all 8 increment the same one and conflict. After every TXN run the"
+		echo "  counters are read back and must equal the commits counted. \`--sync"
+		echo "  power\` is a second store that fdatasyncs its log (group commit: one sync"
+		echo "  per event-loop iteration) before replying. echo is \`store_bench"
+		echo "  --echo-server\`, a single-threaded epoll loop that frames each message"
+		echo "  and sends it straight back: the same READ request, no store work."
+		echo "- **clients**: connections, one thread each, each with exactly one request"
+		echo "  outstanding (send, wait for the reply, send the next)."
+		echo "- **ops/s**: completed operations per second over all clients; for TXN,"
+		echo "  committed transactions per second."
+		echo "- **p50 µs / p99 µs**: median and 99th-percentile time from sending a"
+		echo "  request to holding its whole reply, as the client sees it; for TXN, from"
+		echo "  the first TRANSACTION_START to the commit, retries included. With 8"
+		echo "  clients on $(nproc) CPUs this includes waiting for a CPU."
+		echo "- **EAGAIN retries per commit**: transactions restarted because"
+		echo "  TRANSACTION_END (or a step inside) answered EAGAIN, per committed one."
+		echo "- **ratio**: READ p50 over echo p50 with one client, i.e. what the store"
+		echo "  adds to a bare UNIX-socket round trip of the same size."
+		echo
+		echo "## Raw runs"
+		echo
+		echo '```'
+		cat "$RAW"
+		echo '```'
+	} >"$DOC"
+	echo
+	echo "store.sh: wrote $DOC" >&2
+fi
+
+[ "$ok" = 1 ]
