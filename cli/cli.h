@@ -54,6 +54,10 @@ int cli_help(const struct cli *cli);
  * `what` (a path, a domid; may be NULL) names the object. Returns CLI_ERR. */
 int cli_error(const struct cli *cli, const char *what, int neg_err);
 
+/* cli_error with `desc` in place of the generic description (a domain
+ * verb's ENOENT is "no such domain", not "no such node"). */
+int cli_error_desc(const struct cli *cli, const char *what, int neg_err, const char *desc);
+
 /* A short description of a store error ("no such node"). */
 const char *cli_err_desc(int neg_err);
 

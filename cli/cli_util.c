@@ -86,11 +86,16 @@ const char *cli_err_desc(int neg_err)
 	}
 }
 
-int cli_error(const struct cli *cli, const char *what, int neg_err)
+int cli_error_desc(const struct cli *cli, const char *what, int neg_err, const char *desc)
 {
 	fprintf(stderr, "airlock: %s%s%s: %s (%s)\n", cli->verb->name, what ? " " : "",
-		what ? what : "", errno_name(-neg_err), cli_err_desc(neg_err));
+		what ? what : "", errno_name(-neg_err), desc);
 	return CLI_ERR;
+}
+
+int cli_error(const struct cli *cli, const char *what, int neg_err)
+{
+	return cli_error_desc(cli, what, neg_err, cli_err_desc(neg_err));
 }
 
 int cli_getopt(const struct cli *cli, int argc, char **argv, const char *optstring)

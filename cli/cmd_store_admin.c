@@ -7,6 +7,14 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Reports an error about domain `what`: ENOENT means no such domain. */
+static int domain_error(const struct cli *cli, const char *what, int neg_err)
+{
+	if (neg_err == -ENOENT)
+		return cli_error_desc(cli, what, neg_err, "no such domain");
+	return cli_error(cli, what, neg_err);
+}
+
 /* Runs `op` on the single DOMID operand. */
 static int one_domid(const struct cli *cli, int argc, char **argv,
 		     int (*op)(struct xs_client *, unsigned int))
@@ -25,7 +33,7 @@ static int one_domid(const struct cli *cli, int argc, char **argv,
 		return status;
 	r = op(c, domid);
 	if (r)
-		status = cli_error(cli, argv[optind], r);
+		status = domain_error(cli, argv[optind], r);
 	xs_client_close(c);
 	return status;
 }
@@ -56,12 +64,26 @@ int cmd_set_target(const struct cli *cli, int argc, char **argv)
 		return status;
 	r = xs_client_set_target(c, domid, target);
 	if (r)
-		status = cli_error(cli, argv[optind], r);
+		status = domain_error(cli, argv[optind], r);
 	xs_client_close(c);
 	return status;
 }
 
-/* Prints "name value" for every quota the store names. */
+/* Reports a quota error: "quota [DOMID] NAME: ..."; ENOENT with a DOMID
+ * means the domain is unknown. */
+static int quota_error(const struct cli *cli, const char *domid, const char *name, int neg_err)
+{
+	char obj[80];
+
+	snprintf(obj, sizeof(obj), "%s%s%s", domid ? domid : "", domid && name ? " " : "",
+		 name ? name : "");
+	if (domid && neg_err == -ENOENT)
+		return cli_error_desc(cli, obj, neg_err, "no such domain");
+	return cli_error(cli, obj[0] ? obj : NULL, neg_err);
+}
+
+/* Prints "name value" for every quota the store names; stops at the first
+ * error. */
 static int quota_list(const struct cli *cli, struct xs_client *c, int domid, const char *what)
 {
 	struct buf names = BUF_INIT;
@@ -70,7 +92,7 @@ static int quota_list(const struct cli *cli, struct xs_client *c, int domid, con
 
 	r = xs_client_list_quotas(c, &names);
 	if (r) {
-		status = cli_error(cli, what, r);
+		status = quota_error(cli, what, NULL, r);
 		goto out;
 	}
 	for (name = strtok_r((char *)names.data, " ", &save); name;
@@ -79,11 +101,8 @@ static int quota_list(const struct cli *cli, struct xs_client *c, int domid, con
 
 		r = xs_client_get_quota(c, domid, name, &value);
 		if (r) {
-			char obj[64];
-			snprintf(obj, sizeof(obj), "%s%s%s", what ? what : "", what ? " " : "",
-				 name);
-			status = cli_error(cli, obj, r);
-			continue;
+			status = quota_error(cli, what, name, r);
+			break;
 		}
 		printf("%s %u\n", name, value);
 	}
@@ -121,15 +140,12 @@ int cmd_quota(const struct cli *cli, int argc, char **argv)
 	if (n == 0) {
 		status = quota_list(cli, c, domid, what);
 	} else {
-		char obj[64];
-
-		snprintf(obj, sizeof(obj), "%s%s%s", what ? what : "", what ? " " : "", name);
 		if (n == 1)
 			r = xs_client_get_quota(c, domid, name, &value);
 		else
 			r = xs_client_set_quota(c, domid, name, value);
 		if (r)
-			status = cli_error(cli, obj, r);
+			status = quota_error(cli, what, name, r);
 		else if (n == 1)
 			printf("%u\n", value);
 	}

@@ -304,14 +304,14 @@ int xs_client_rm(struct xs_client *c, uint32_t tx, const char *path)
 	return request_path(c, XS_RM, tx, path, NULL);
 }
 
-/* Number of NUL-terminated names in `b`, terminating an unterminated last
- * one in place (the reply buffer always has a spare NUL after it). */
-static unsigned int names_count(struct buf *b)
+/* Number of NUL-terminated names in `b`; -EPROTO if the last one is not
+ * terminated. */
+static int names_count(const struct buf *b)
 {
-	unsigned int n = 0;
+	int n = 0;
 
 	if (b->len && b->data[b->len - 1] != 0)
-		b->len++;
+		return -EPROTO;
 	for (size_t i = 0; i < b->len; i++)
 		n += b->data[i] == 0;
 	return n;
@@ -399,14 +399,17 @@ out:
 int xs_client_directory(struct xs_client *c, uint32_t tx, const char *path, struct buf *names,
 			unsigned int *count)
 {
-	int r = request_path(c, XS_DIRECTORY, tx, path, names);
+	int n, r = request_path(c, XS_DIRECTORY, tx, path, names);
 
 	if (r == -E2BIG)
 		r = directory_by_parts(c, tx, path, names);
 	if (r)
 		return r;
+	n = names_count(names);
+	if (n < 0)
+		return n;
 	if (count)
-		*count = names_count(names);
+		*count = (unsigned int)n;
 	return 0;
 }
 
@@ -421,7 +424,10 @@ int xs_client_get_perms(struct xs_client *c, uint32_t tx, const char *path, stru
 	r = request_path(c, XS_GET_PERMS, tx, path, &in);
 	if (r)
 		goto out;
-	names_count(&in);
+	if (names_count(&in) < 0) {
+		r = -EPROTO;
+		goto out;
+	}
 	while (pos < in.len) {
 		const char *s = (const char *)in.data + pos;
 		struct xs_perm p;

@@ -150,6 +150,18 @@ check_eq "a multi-write with a bad pair exits 1" 1 "$RC"
 cap "$A" read /m/d
 check_eq "and writes none of its pairs (the transaction was aborted)" 1 "$RC"
 
+# Racing multi-writes: a commit that loses the race is retried, and each
+# multi-write lands whole, so the two nodes always agree at the end.
+pids=()
+for i in 1 2 3 4 5 6; do
+	(for j in 1 2 3 4 5; do "$A" write /c/a "$i.$j" /c/b "$i.$j" || exit 1; done) &
+	pids+=($!)
+done
+nok=0
+for p in "${pids[@]}"; do wait "$p" && nok=$((nok + 1)); done
+check_eq "six racing multi-write loops all succeed" 6 "$nok"
+check_eq "and the last transaction's pair is intact" "$("$A" read /c/a)" "$("$A" read /c/b)"
+
 # --- watch ---------------------------------------------------------------
 "$A" mkdir /w
 "$A" watch -n 3 -t 5 /w >"$TMP/watch.out" 2>"$TMP/watch.err" &
@@ -229,6 +241,8 @@ cap "$A" quota no-such-quota
 check_fail "an unknown quota exits 1" 1 "quota no-such-quota: E"
 
 # --- store-control -------------------------------------------------------
+cap "$A" store-control help
+check "store-control help prints the store's commands" test "$RC" -eq 0 -a -n "$OUT"
 cap "$A" store-control no-such-command
 check_fail "an unknown control command exits 1 naming it" 1 \
 	"airlock: store-control no-such-command: E"
