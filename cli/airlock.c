@@ -24,7 +24,8 @@ static const struct verb verbs[] = {
 	{"write", "PATH VALUE [PATH VALUE...]", "set nodes (several pairs: one transaction)",
 	 cmd_write},
 	{"mkdir", "PATH...", "create empty nodes", cmd_mkdir},
-	{"rm", "PATH...", "remove nodes and everything below them", cmd_rm},
+	{"rm", "[-r] PATH...  (always recursive; -r is accepted and ignored)",
+	 "remove nodes and everything below them", cmd_rm},
 	{"ls",
 	 "[-r] [-p] PATH\n  -r  the whole tree below PATH with values\n"
 	 "  -p  show each node's permissions",

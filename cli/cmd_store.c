@@ -92,15 +92,14 @@ int cmd_write(const struct cli *cli, int argc, char **argv)
 	return status;
 }
 
-/* Runs `op` on every operand, stopping at the first error. */
+/* Runs `op` on every operand from argv[optind], stopping at the first
+ * error. */
 static int each_path(const struct cli *cli, int argc, char **argv,
 		     int (*op)(struct xs_client *, uint32_t, const char *))
 {
 	struct xs_client *c;
 	int status, r;
 
-	if (!cli_simple_args(cli, argc, argv, 1, -1, &status))
-		return status;
 	status = cli_connect(cli, &c);
 	if (status)
 		return status;
@@ -117,11 +116,26 @@ static int each_path(const struct cli *cli, int argc, char **argv,
 
 int cmd_mkdir(const struct cli *cli, int argc, char **argv)
 {
+	int status;
+
+	if (!cli_simple_args(cli, argc, argv, 1, -1, &status))
+		return status;
 	return each_path(cli, argc, argv, xs_client_mkdir);
 }
 
 int cmd_rm(const struct cli *cli, int argc, char **argv)
 {
+	int status, opt;
+
+	/* -r is accepted for habit's sake: RM is always recursive. */
+	while ((opt = cli_getopt(cli, argc, argv, "r")) != -1) {
+		if (opt == 'h')
+			return cli_help(cli);
+		if (opt != 'r')
+			return CLI_USAGE;
+	}
+	if (!cli_nargs_ok(cli, argc - optind, 1, -1, &status))
+		return status;
 	return each_path(cli, argc, argv, xs_client_rm);
 }
 

@@ -105,6 +105,11 @@ cap "$A" read /t/tree/a/b
 check_eq "rm removes everything below the node" 1 "$RC"
 cap "$A" read /t/tree
 check_fail "rm removes the node itself" 1 ENOENT
+"$A" write /t/tree2/a 1
+cap "$A" rm -r /t/tree2
+check_eq "rm -r is accepted (rm is always recursive)" 0 "$RC"
+cap "$A" read /t/tree2/a
+check_fail "and removes the tree" 1 ENOENT
 
 # --- ls ------------------------------------------------------------------
 "$A" write /r/a 1 && "$A" write /r/a/b 2 && "$A" write /r/c 'say "hi"'
