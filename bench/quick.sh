@@ -17,15 +17,26 @@ trap 'rm -f "$RAW"' EXIT
 
 # NAME|description, in store.sh's quick-mode order.
 CASES=(
-	"read-1|read, 1 client"
+	"read-1-same|read, 1 client on the store's CPU"
+	"read-1-other|read, 1 client on another CPU"
 	"read-8|read, 8 clients"
-	"write-1|write, 1 client"
+	"write-1-same|write, 1 client on the store's CPU"
+	"write-1-other|write, 1 client on another CPU"
 	"write-8|write, 8 clients"
-	"txn-1|txn, 1 client"
+	"txn-1-same|txn, 1 client on the store's CPU"
+	"txn-1-other|txn, 1 client on another CPU"
 	"txn-8|txn, 8 clients"
 	"txn-8-shared|txn, 8 clients on one shared key"
-	"echo-1|echo floor, 1 client"
+	"echo-1-same|echo floor, 1 client on the server's CPU"
+	"echo-1-other|echo floor, 1 client on another CPU"
 )
+# With one CPU (or no taskset) store.sh has no "same" placement.
+if [ "$(nproc)" -lt 2 ] || ! command -v taskset >/dev/null; then
+	for i in "${!CASES[@]}"; do
+		[[ ${CASES[$i]} == *-same\|* ]] && unset "CASES[$i]"
+	done
+	CASES=("${CASES[@]}")
+fi
 echo "1..$((${#CASES[@]} + 1))"
 
 BENCH_RAW=$RAW timeout --kill-after=10 120 bash "$TOP/bench/store.sh" "$BUILD" --quick 2>&1 |

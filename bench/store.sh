@@ -125,12 +125,27 @@ STORE_SOCK=$SOCKDIR/store.sock
 POWER_SOCK=$SOCKDIR/store-power.sock
 ECHO_SOCK=$SOCKDIR/echo.sock
 mkdir -p "$STATEDIR/process" "$STATEDIR/power"
+
+# Placement. A round trip between two processes costs several times more
+# when the reply has to wake an idle CPU than when client and server take
+# turns on one CPU (on a VM: ~55 µs against ~10 µs), and left to itself the
+# scheduler picks either at random from run to run. So with 2 CPUs or more
+# the daemons run on CPU 0 and every 1-client run is pinned: "same CPU"
+# (client on CPU 0 too) or "other CPU" (client on CPU 1). 8-client runs are
+# left to the scheduler ("any").
+SERVER_PIN=()
+PIN=0
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+	SERVER_PIN=(taskset -c 0)
+	PIN=1
+fi
+
 ok=1
-start_daemon store "$STORE_SOCK" "$STORE" --socket "$STORE_SOCK" --state "$STATEDIR/process" \
-	--sync process || ok=0
-start_daemon echo "$ECHO_SOCK" "$BENCH" --echo-server "$ECHO_SOCK" || ok=0
+start_daemon store "$STORE_SOCK" "${SERVER_PIN[@]}" "$STORE" --socket "$STORE_SOCK" \
+	--state "$STATEDIR/process" --sync process || ok=0
+start_daemon echo "$ECHO_SOCK" "${SERVER_PIN[@]}" "$BENCH" --echo-server "$ECHO_SOCK" || ok=0
 if [ "$QUICK" = 0 ]; then
-	start_daemon store-power "$POWER_SOCK" "$STORE" --socket "$POWER_SOCK" \
+	start_daemon store-power "$POWER_SOCK" "${SERVER_PIN[@]}" "$STORE" --socket "$POWER_SOCK" \
 		--state "$STATEDIR/power" --sync power || ok=0
 fi
 if [ "$ok" = 0 ]; then
@@ -139,29 +154,47 @@ if [ "$ok" = 0 ]; then
 	exit 1
 fi
 
-# Configurations: NAME|LABEL|store_bench arguments (the socket comes first).
-CONFIGS=(
-	"read-1|READ|--socket $STORE_SOCK --op read --clients 1"
-	"read-8|READ|--socket $STORE_SOCK --op read --clients 8"
-	"write-1|WRITE|--socket $STORE_SOCK --op write --clients 1"
-	"write-8|WRITE|--socket $STORE_SOCK --op write --clients 8"
-	"txn-1|TXN|--socket $STORE_SOCK --op txn --clients 1"
-	"txn-8|TXN|--socket $STORE_SOCK --op txn --clients 8"
-	"txn-8-shared|TXN, one shared key|--socket $STORE_SOCK --op txn --clients 8 --shared-key"
-)
+# Configurations: NAME|LABEL|CLIENTS|PLACEMENT|store_bench arguments, in the
+# order they run and are tabled. PLACEMENT is same, other or any (above).
+S="--socket $STORE_SOCK"
+P="--socket $POWER_SOCK"
+E="--echo $ECHO_SOCK"
+CONFIGS=()
+add() { # NAME LABEL CLIENTS PLACEMENT ARGS
+	if [ "$PIN" = 0 ]; then
+		[ "$4" = same ] && return # only one placement without pinning
+		set -- "$1" "$2" "$3" any "$5"
+	fi
+	CONFIGS+=("$1|$2|$3|$4|$5")
+}
+add read-1-same READ 1 same "$S --op read --clients 1"
+add read-1-other READ 1 other "$S --op read --clients 1"
+add read-8 READ 8 any "$S --op read --clients 8"
+add write-1-same WRITE 1 same "$S --op write --clients 1"
+add write-1-other WRITE 1 other "$S --op write --clients 1"
+add write-8 WRITE 8 any "$S --op write --clients 8"
+add txn-1-same TXN 1 same "$S --op txn --clients 1"
+add txn-1-other TXN 1 other "$S --op txn --clients 1"
+add txn-8 TXN 8 any "$S --op txn --clients 8"
+add txn-8-shared "TXN, one shared key" 8 any "$S --op txn --clients 8 --shared-key"
 if [ "$QUICK" = 0 ]; then
-	CONFIGS+=(
-		"write-power-1|WRITE, --sync power|--socket $POWER_SOCK --op write --clients 1"
-		"write-power-8|WRITE, --sync power|--socket $POWER_SOCK --op write --clients 8"
-	)
+	add write-power-1-same "WRITE, --sync power" 1 same "$P --op write --clients 1"
+	add write-power-1-other "WRITE, --sync power" 1 other "$P --op write --clients 1"
+	add write-power-8 "WRITE, --sync power" 8 any "$P --op write --clients 8"
 fi
-CONFIGS+=("echo-1|echo (floor)|--echo $ECHO_SOCK --clients 1")
+add echo-1-same "echo (floor)" 1 same "$E --clients 1"
+add echo-1-other "echo (floor)" 1 other "$E --clients 1"
 
-# run_one ROUND NAME ARGS — one store_bench run, its result line into $RAW.
+# run_one ROUND NAME PLACEMENT ARGS — one store_bench run, its result line
+# into $RAW.
 run_one() {
-	local round=$1 name=$2 args=$3 out rc
+	local round=$1 name=$2 place=$3 args=$4 out rc pin=()
+	case "$place" in
+	same) pin=(taskset -c 0) ;;
+	other) pin=(taskset -c 1) ;;
+	esac
 	# shellcheck disable=SC2086 # ARGS is a word list on purpose
-	out=$(timeout --kill-after=5 $((SECS + 60)) "$BENCH" $args --seconds "$SECS" \
+	out=$(timeout --kill-after=5 $((SECS + 60)) "${pin[@]}" "$BENCH" $args --seconds "$SECS" \
 		2>"$SOCKDIR/run.err")
 	rc=$?
 	if [ "$rc" -eq 0 ] && [[ $out == op=* ]]; then
@@ -177,9 +210,9 @@ run_one() {
 
 for ((round = 1; round <= ROUNDS; round++)); do
 	for cfg in "${CONFIGS[@]}"; do
-		IFS='|' read -r name _ args <<<"$cfg"
+		IFS='|' read -r name _ _ place args <<<"$cfg"
 		echo "store.sh: round $round/$ROUNDS: $name" >&2
-		run_one "$round" "$name" "$args"
+		run_one "$round" "$name" "$place" "$args"
 	done
 done
 stop_daemons
@@ -207,14 +240,20 @@ median() {
 		}'
 }
 
+place_name() {
+	case "$1" in
+	same) echo "same CPU" ;;
+	other) echo "other CPU" ;;
+	*) echo "any" ;;
+	esac
+}
+
 table() {
-	local cfg name label clients ops p50 p99 rr
-	echo "| operation | clients | ops/s | p50 µs | p99 µs | EAGAIN retries per commit |"
-	echo "|---|--:|--:|--:|--:|--:|"
+	local cfg name label clients place ops p50 p99 rr
+	echo "| operation | clients | client CPU | ops/s | p50 µs | p99 µs | EAGAIN retries per commit |"
+	echo "|---|--:|---|--:|--:|--:|--:|"
 	for cfg in "${CONFIGS[@]}"; do
-		IFS='|' read -r name label _ <<<"$cfg"
-		clients=${name##*-}
-		[[ $name == txn-8-shared ]] && clients=8
+		IFS='|' read -r name label clients place _ <<<"$cfg"
 		ops=$(median "$name" ops_per_s)
 		p50=$(median "$name" p50_us)
 		p99=$(median "$name" p99_us)
@@ -224,23 +263,27 @@ table() {
 			[ "$rr" != "-" ] && rr=$(awk -v r="$rr" 'BEGIN { printf "%.3f", r }')
 		fi
 		[ "$ops" != "-" ] && ops=$(awk -v r="$ops" 'BEGIN { printf "%.0f", r }')
-		echo "| $label | $clients | $ops | $p50 | $p99 | $rr |"
+		echo "| $label | $clients | $(place_name "$place") | $ops | $p50 | $p99 | $rr |"
 	done
 }
 
 rtt_table() {
-	local r e ratio verdict
-	r=$(median read-1 p50_us)
-	e=$(median echo-1 p50_us)
-	ratio="-"
-	verdict="-"
-	if [ "$r" != "-" ] && [ "$e" != "-" ]; then
-		ratio=$(awk -v r="$r" -v e="$e" 'BEGIN { printf "%.2f", (e > 0 ? r / e : 0) }')
-		verdict=$(awk -v x="$ratio" 'BEGIN { print (x <= 2.0 ? "met" : "missed") }')
-	fi
-	echo "| READ p50 RTT µs (1 client) | echo p50 RTT µs (1 client) | ratio | goal ≤ 2× |"
-	echo "|--:|--:|--:|---|"
-	echo "| $r | $e | ${ratio}× | $verdict |"
+	local place r e ratio verdict
+	echo "| client CPU | READ p50 RTT µs | echo p50 RTT µs | ratio | goal ≤ 2× |"
+	echo "|---|--:|--:|--:|---|"
+	for place in same other; do
+		[ "$PIN" = 0 ] && [ "$place" = same ] && continue
+		r=$(median "read-1-$place" p50_us)
+		e=$(median "echo-1-$place" p50_us)
+		[ "$PIN" = 0 ] && place=any
+		ratio="-"
+		verdict="-"
+		if [ "$r" != "-" ] && [ "$e" != "-" ]; then
+			ratio=$(awk -v r="$r" -v e="$e" 'BEGIN { printf "%.2f", (e > 0 ? r / e : 0) }')
+			verdict=$(awk -v x="$ratio" 'BEGIN { print (x <= 2.0 ? "met" : "missed") }')
+		fi
+		echo "| $(place_name "$place") | $r | $e | ${ratio}× | $verdict |"
+	done
 }
 
 TABLE=$(table)
@@ -254,7 +297,8 @@ if [ "$QUICK" = 0 ]; then
 	DOC=${BENCH_DOC:-$TOP/docs/bench-store.md}
 	model=$(grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: *//')
 	[ -n "$model" ] || model=$(uname -m)
-	fs=$(stat -f -c %T "$BUILD" 2>/dev/null || echo unknown)
+	fs=$(df -T "$BUILD" 2>/dev/null | awk 'NR == 2 { print $2 }')
+	[ -n "$fs" ] || fs=unknown
 	{
 		echo "# airlock-store benchmark"
 		echo
@@ -266,6 +310,11 @@ if [ "$QUICK" = 0 ]; then
 		echo "- Kernel: $(uname -sr)"
 		echo "- Store state on $fs; the store runs with \`--sync process\` except in"
 		echo "  the \`--sync power\` rows."
+		if [ "$PIN" = 1 ]; then
+			echo "- The store and the echo server run pinned to CPU 0 (taskset); 1-client"
+			echo "  runs are pinned to CPU 0 (\"same CPU\") or CPU 1 (\"other CPU\"),"
+			echo "  8-client runs are left to the scheduler (\"any\")."
+		fi
 		echo "- Each configuration ran $ROUNDS times for $SECS s. **Figures are medians of"
 		echo "  interleaved runs**: every configuration ran once per round, in the order"
 		echo "  of the table, round after round (A B C … A B C …), so drift on a shared"
@@ -294,6 +343,12 @@ if [ "$QUICK" = 0 ]; then
 		echo "  and sends it straight back: the same READ request, no store work."
 		echo "- **clients**: connections, one thread each, each with exactly one request"
 		echo "  outstanding (send, wait for the reply, send the next)."
+		echo "- **client CPU**: where the benchmark client ran, the server being on"
+		echo "  CPU 0. On the same CPU client and server take turns and a round trip is"
+		echo "  two context switches; on the other CPU every request and reply must wake"
+		echo "  an idle CPU, which on a virtual machine costs far more than the work"
+		echo "  itself. Unpinned, the scheduler picks either from run to run, which is"
+		echo "  why the 1-client runs are pinned both ways."
 		echo "- **ops/s**: completed operations per second over all clients; for TXN,"
 		echo "  committed transactions per second."
 		echo "- **p50 µs / p99 µs**: median and 99th-percentile time from sending a"
@@ -302,8 +357,10 @@ if [ "$QUICK" = 0 ]; then
 		echo "  clients on $(nproc) CPUs this includes waiting for a CPU."
 		echo "- **EAGAIN retries per commit**: transactions restarted because"
 		echo "  TRANSACTION_END (or a step inside) answered EAGAIN, per committed one."
-		echo "- **ratio**: READ p50 over echo p50 with one client, i.e. what the store"
-		echo "  adds to a bare UNIX-socket round trip of the same size."
+		echo "- **ratio**: READ p50 over echo p50 with one client and the same"
+		echo "  placement, i.e. how much the store adds to a bare UNIX-socket round trip"
+		echo "  of the same size. The same-CPU row is the sharper test: there the round"
+		echo "  trip is mostly the two programs' own work."
 		echo
 		echo "## Raw runs"
 		echo
