@@ -107,7 +107,8 @@ int op_directory_part(struct req *q)
 			break;
 		end += (unsigned)l;
 	}
-	if (op_reply(q, n->children + off, end - off))
+	/* An empty list has no buffer: NULL + 0 is undefined. */
+	if (end > off && op_reply(q, n->children + off, end - off))
 		return -ENOMEM;
 	if (end == n->children_len && op_reply(q, "", 1))
 		return -ENOMEM;
@@ -193,7 +194,8 @@ static struct node *create_path(struct req *q, struct txn *t, const char *path, 
 			node_free(n);
 			n = NULL;
 		}
-		if (!n || txn_create(t, n, FIRE_CHANGE)) { /* txn_create owns n */
+		/* Only the path asked for fires (as xenstored does); parents are implied. */
+		if (!n || txn_create(t, n, slash ? FIRE_NONE : FIRE_CHANGE)) {
 			free(perms);
 			*err = -ENOMEM;
 			return NULL;
@@ -225,10 +227,12 @@ static int write_node(struct req *q, const char *arg, const uint8_t *value, size
 		return r;
 	const struct node *cur = txn_get(t, path);
 	if (cur) {
-		if (!value)
-			return op_done(t, implicit, 0); /* MKDIR of an existing node */
+		/* MKDIR of an existing node is a no-op, but only for a writer:
+		 * else a domain could probe for nodes it may not read. */
 		if (!can(q, cur, XS_PERM_WRITE))
 			return op_done(t, implicit, -EACCES);
+		if (!value)
+			return op_done(t, implicit, 0);
 		n = txn_modify(t, path, FIRE_CHANGE);
 	} else {
 		n = create_path(q, t, path, &r);
