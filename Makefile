@@ -1,0 +1,53 @@
+# airlock — the README's commands. The real build is Meson (meson.build);
+# this file only strings the steps together for a fresh machine.
+#
+#   make demo    run the main job on its defaults
+#   make check   build everything and run every test ("N passed, N failed")
+#   make fuzz    longer fuzz runs (FUZZ_SECONDS per target, default 600)
+#   make bench   store benchmark, full mode (writes docs/bench-store.md figures)
+
+SHELL := /bin/bash
+BUILD ?= build
+BUILD_SAN ?= build-san
+FUZZ_SECONDS ?= 20
+
+.PHONY: all setup build build-san check demo fuzz bench format clean
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+# Optimised build (gcc): what the demo and the benchmarks run.
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) >/dev/null
+build: setup $(BUILD)/build.ninja
+	@ninja -C $(BUILD) | tail -1
+	@ln -sf $(BUILD)/compile_commands.json compile_commands.json
+
+# Sanitizer build (clang, ASan+UBSan) with the libFuzzer targets: what the
+# tests run.
+$(BUILD_SAN)/build.ninja:
+	CC=clang meson setup $(BUILD_SAN) -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dfuzz=true -Dbuildtype=debug -Doptimization=1 >/dev/null
+build-san: setup $(BUILD_SAN)/build.ninja
+	@ninja -C $(BUILD_SAN) | tail -1
+
+check: build build-san
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/run.sh $(BUILD_SAN)
+
+demo: build
+	@bash scripts/demo.sh $(BUILD)
+
+fuzz: build-san
+	@for f in $(BUILD_SAN)/fuzz/fuzz_*; do \
+		bash fuzz/run-one.sh $$f $${FUZZ_SECONDS:-600} || exit 1; done
+
+bench: build
+	@bash bench/store.sh $(BUILD)
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(BUILD_SAN) out compile_commands.json
