@@ -250,13 +250,20 @@ int op_domid(const char *s, uint32_t *out)
 	return 0;
 }
 
+/* An unprivileged transaction may not hoard memory in its overlay, which
+ * grows with every node it reads as well as every node it changes. */
+static bool txn_over_limit(const struct conn *c, const struct txn *t)
+{
+	struct domain *dom = domain_find(&c->st->doms, c->domid);
+	unsigned lim = domain_quota(&c->st->doms, dom, Q_NODES);
+
+	return !conn_privileged(c) && lim && txn_size(t) > 2 * lim + 64;
+}
+
 int op_txn(struct req *q, struct txn **t, bool *implicit)
 {
 	if (q->txn) {
-		struct domain *dom = domain_find(&q->c->st->doms, q->c->domid);
-		unsigned lim = domain_quota(&q->c->st->doms, dom, Q_NODES);
-		/* An unprivileged transaction may not hoard memory in its overlay. */
-		if (!conn_privileged(q->c) && lim && txn_size(q->txn) > 2 * lim + 64)
+		if (txn_over_limit(q->c, q->txn))
 			return -ENOSPC;
 		*t = q->txn;
 		*implicit = false;
@@ -314,6 +321,11 @@ void store_conn_request(struct conn *c, const struct xs_hdr *h, const uint8_t *p
 			q.txn = find_txn(c, h->tx_id);
 			if (!q.txn) {
 				err = -ENOENT;
+				goto fail;
+			}
+			/* Reads record nodes too; ending stays possible. */
+			if (h->type != XS_TRANSACTION_END && txn_over_limit(c, q.txn)) {
+				err = -ENOSPC;
 				goto fail;
 			}
 		} else if (h->type == XS_TRANSACTION_START) {

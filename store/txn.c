@@ -221,6 +221,8 @@ static int check_quotas(struct txn *t, struct delta *d, unsigned *nd)
 	for (unsigned i = 0; i < *nd; i++) {
 		struct domain *dom = domain_find(&st->doms, d[i].domid);
 		uint64_t nodes = dom ? dom->nodes : 0, bytes = dom ? dom->bytes : 0;
+		if (d[i].domid == 0)
+			continue; /* dom0 has no quota, whoever grows its nodes */
 		if (d[i].nodes > 0 &&
 		    !domain_within(&st->doms, dom, Q_NODES, nodes + (uint64_t)d[i].nodes))
 			return -ENOSPC;

@@ -52,7 +52,7 @@ run_one() { # name, command...
 
 # Unit tests: every tests/unit/test_* binary the build made.
 for t in "$BUILD"/tests/unit/test_*; do
-	[ -x "$t" ] || continue
+	[ -f "$t" ] && [ -x "$t" ] || continue # not meson's test_*.p dirs
 	run_one "unit/$(basename "$t")" "$t"
 done
 
@@ -65,7 +65,7 @@ done
 # Fuzz targets, a short run each (the build-san tree has them).
 if [ -d "$BUILD/fuzz" ]; then
 	for f in "$BUILD"/fuzz/fuzz_*; do
-		[ -x "$f" ] || continue
+		[ -f "$f" ] && [ -x "$f" ] || continue
 		run_one "fuzz/$(basename "$f")" bash "$TOP/fuzz/run-one.sh" "$f" "${FUZZ_SECONDS:-20}"
 	done
 fi

@@ -20,8 +20,7 @@ void xs_hdr_encode(const struct xs_hdr *h, uint8_t raw[XS_HDR_SIZE])
 }
 
 /* Argument-count rules per type: at least `min` strings, at most `max`;
- * `tail` allows unterminated bytes after the last string (WRITE's value);
- * `empty_ok` accepts a payload of zero bytes as zero arguments. */
+ * `tail` allows unterminated bytes after the last string (WRITE's value). */
 struct shape {
 	uint16_t min, max;
 	bool tail;
@@ -49,7 +48,7 @@ static const struct shape shapes[XS_TYPE_COUNT] = {
 	[XS_SET_TARGET] = {2, 2, false},
 	[XS_RESET_WATCHES] = {0, 1, false},
 	[XS_DIRECTORY_PART] = {2, 2, false},
-	[XS_GET_FEATURE] = {0, 1, false},
+	[XS_GET_FEATURE] = {0, 1, false}, /* [<domid>] */
 	[XS_SET_FEATURE] = {2, 2, false},
 	[XS_GET_QUOTA] = {0, 2, false},
 	[XS_SET_QUOTA] = {2, 3, false},
@@ -96,8 +95,10 @@ int xs_req_parse(uint32_t type, const uint8_t *payload, uint32_t len, struct xs_
 		*why = "too few arguments";
 		return -EINVAL;
 	}
-	/* Types that take no argument accept "" or a single empty string. */
-	if (sh->max == 1 && sh->min == 0 && req->nargs == 1 && req->args[0][0] != '\0') {
+	/* Types that take no argument accept "" or a single empty string
+	 * (GET_FEATURE's one argument is optional, not absent). */
+	if ((type == XS_TRANSACTION_START || type == XS_RESET_WATCHES) && req->nargs == 1 &&
+	    req->args[0][0] != '\0') {
 		*why = "unexpected argument";
 		return -EINVAL;
 	}
