@@ -5,7 +5,8 @@
  * writing, removing and changing permissions need write access to it;
  * creating needs write access to the nearest existing ancestor. New nodes
  * inherit the ancestor's permissions, and an unprivileged domain owns what
- * it creates. Unprivileged domains may not hand a node to another owner.
+ * it creates. Only a node's owner (or its target's device model, or dom0)
+ * may change its permissions, and only dom0 may hand it to another owner.
  */
 #include "store/ops.h"
 #include "common/util.h"
@@ -23,6 +24,15 @@ static const struct node *view_get(struct req *q, const char *path)
 static bool can(struct req *q, const struct node *n, unsigned bits)
 {
 	return (perm_for_conn(q->c, n->perms, n->nperms) & bits) == bits;
+}
+
+/* Owner rights: dom0, the owner, or a device model whose target owns it. */
+static bool owns(struct req *q, const struct node *n)
+{
+	const struct domain *dom = domain_find(&q->c->st->doms, q->c->domid);
+
+	return conn_privileged(q->c) || node_owner(n) == q->c->domid ||
+	       (dom && node_owner(n) == dom->target);
 }
 
 static struct domain *my_domain(struct req *q)
@@ -394,7 +404,7 @@ int op_set_perms(struct req *q)
 	cur = txn_get(t, path);
 	if (!cur)
 		r = -ENOENT;
-	else if (!can(q, cur, XS_PERM_WRITE))
+	else if (!can(q, cur, XS_PERM_WRITE) || !owns(q, cur))
 		r = -EACCES;
 	else if (!conn_privileged(q->c) && perms[0].domid != node_owner(cur))
 		r = -EPERM;

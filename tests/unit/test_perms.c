@@ -120,6 +120,12 @@ static void test_owner_change(void)
 	CHECK_EQ_STR(t_last_err(w.c5), "EACCES");
 	CHECK_EQ_STR(t_read(w.c6, "/local/domain/5/x"), "v");
 	CHECK_EQ_STR(t_perms(w.c6, "/local/domain/5/x"), "n6");
+	/* write access is not ownership: only the owner changes permissions */
+	CHECK(t_write(w.c5, "y", "v") == NULL);
+	CHECK(t_err(w.c5, XS_SET_PERMS, 0, "y", "n5", "b6") == NULL);
+	CHECK(t_write(w.c6, "/local/domain/5/y", "from6") == NULL);
+	CHECK_EQ_STR(t_err(w.c6, XS_SET_PERMS, 0, "/local/domain/5/y", "b5"), "EACCES");
+	CHECK_EQ_STR(t_perms(w.c5, "y"), "n5,b6");
 	world_close(&w);
 }
 
