@@ -336,9 +336,11 @@ static unsigned repair(struct tree *t)
 		const char *c = node_child_first(n);
 		while (c) {
 			const char *next = node_child_next(n, c);
-			snprintf(child, sizeof(child), "%s%s%s", n->path,
-				 strcmp(n->path, "/") ? "/" : "", c);
-			if (!tree_get(t, child)) {
+			/* A name too long for any path cannot exist (and its
+			 * truncated path may name a sibling). */
+			int cl = snprintf(child, sizeof(child), "%s%s%s", n->path,
+					  strcmp(n->path, "/") ? "/" : "", c);
+			if (cl < 0 || (size_t)cl >= sizeof(child) || !tree_get(t, child)) {
 				size_t off = (size_t)(c - n->children);
 				node_remove_child(n, c);
 				fixes++;
@@ -351,15 +353,18 @@ static unsigned repair(struct tree *t)
 		struct node *n = hmap_container(e, struct node, he);
 		size_t pl = xs_path_parent_len(n->path);
 		struct node *p;
-		bool listed = false;
+		unsigned listed = 0;
 		if (strcmp(n->path, "/") == 0)
 			continue;
 		memcpy(parent, n->path, pl);
 		parent[pl] = '\0';
 		p = tree_get(t, parent);
-		for (const char *c = node_child_first(p); c && !listed; c = node_child_next(p, c))
-			listed = strcmp(c, xs_path_basename(n->path)) == 0;
+		for (const char *c = node_child_first(p); c; c = node_child_next(p, c))
+			listed += strcmp(c, xs_path_basename(n->path)) == 0;
 		if (!listed && node_add_child(p, xs_path_basename(n->path)) == 0)
+			fixes++;
+		/* A name listed twice would outlive the node's removal. */
+		for (; listed > 1 && node_remove_child(p, xs_path_basename(n->path)); listed--)
 			fixes++;
 	}
 	return fixes;
