@@ -17,6 +17,23 @@ PACKAGES=(
 	clang-format        # make format
 	xenstore-utils      # xenstore-read/write/...: an independent store client in tests
 	procps              # ps/pgrep in tests
+	# guests (issue 3 on): the engine, its firmware, images, networking
+	qemu-system-x86     # the CPU engine (TCG here, KVM where it really works)
+	qemu-utils          # qemu-img
+	seabios             # firmware boot
+	libjson-c-dev       # QMP
+	passt               # user-mode networking without root
+	iproute2            # bridges, taps, network namespaces in tests and the demo
+	iperf3              # the network peer in tests and benchmarks
+	openssh-client      # ssh into guests from the test namespace
+	cpio                # initramfs archives
+	mtools              # FAT partition of the bootable image, without loop mounts
+	dosfstools          # mkfs.fat
+	syslinux            # bootloader, installed through mtools
+	syslinux-common     # its modules and MBR
+	e2fsprogs           # mke2fs -d: ext4 images without loop mounts
+	fdisk               # sfdisk: partition table of the bootable image
+	zstd                # Debian's kernel modules are zstd-compressed
 )
 
 missing=()
