@@ -17,6 +17,8 @@ PACKAGES=(
 	clang-format        # make format
 	xenstore-utils      # xenstore-read/write/...: an independent store client in tests
 	procps              # ps/pgrep in tests
+	kmod                # depmod for the guest initramfs
+	busybox-static      # udhcpd and friends in test namespaces
 	# guests (issue 3 on): the engine, its firmware, images, networking
 	qemu-system-x86     # the CPU engine (TCG here, KVM where it really works)
 	qemu-utils          # qemu-img
