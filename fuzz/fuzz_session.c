@@ -1,0 +1,426 @@
+/* fuzz_session.c — libFuzzer target driving whole sessions through the
+ * in-memory store core.
+ *
+ * Each input gets a fresh store: dom0 introduces domains 5 and 6, makes 5
+ * the device model of 6, and seeds a few nodes, permissions and watches.
+ * Four connection slots exist: dom0, dom5, dom6, and a fourth (dom0 at
+ * first, reopened as 0, 5, 6 or the never-introduced 7). The input is then
+ * read as a sequence of messages:
+ *
+ *   u8 sel     slot = sel & 3; sel >= 0xfc closes the slot (or reopens it if
+ *              closed) instead of sending; a closed slot that is sent to is
+ *              reopened first
+ *   u8 type    the message type, mod 32 (so unknown types occur too)
+ *   u8 tx      < 0x80: tx_id 0; < 0xe0: an id a TRANSACTION_START reply
+ *              returned (if any); < 0xf0: tx & 15; else a u32 follows
+ *   u8 len     < 0xff: the payload length; 0xff: a u16 follows
+ *   payload    len bytes, clipped to the input left and to 4096
+ *
+ * The send callback checks every message the core emits: payload at most
+ * 4096 bytes; a reply goes to the requesting connection, carries its req_id
+ * and tx_id and either its type or ERROR with a known error name; exactly
+ * one reply per request; watch events carry req_id 0 and two strings.
+ * Released domains' connections are closed after the request, as the
+ * server does. After the sequence, CONTROL check must answer "OK"; each
+ * domain's byte usage must match its nodes and its watch and transaction
+ * counts must match the connections'; once every connection is freed those
+ * counts must be zero. Everything is freed (LeakSanitizer checks).
+ */
+#include "store/core.h"
+#include "store/store.h"
+#include "store/txn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "fuzz_session: invariant failed: %s: ", #cond);            \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+			abort();                                                                   \
+		}                                                                                  \
+	} while (0)
+
+#define NSLOTS	     4
+#define MAX_MESSAGES 256
+#define NTXIDS	     8
+
+struct slot {
+	struct conn *c;
+	uint32_t domid;
+	bool released; /* its domain was released: close after the request */
+};
+
+/* One session's state; the send callback reaches it through the global. */
+static struct session {
+	struct store *st;
+	struct slot slots[NSLOTS];
+	/* The request in progress. */
+	struct conn *cur;
+	uint32_t req_id, req_type, tx_id;
+	unsigned replies;
+	uint32_t reply_type, reply_len;
+	uint8_t reply[XS_PAYLOAD_MAX + 1];
+	/* Transaction ids seen in TRANSACTION_START replies. */
+	uint32_t txids[NTXIDS];
+	unsigned ntx;
+	uint32_t next_req;
+} S;
+
+/* FUZZ_TRACE=1 in the environment prints every message: for reading what a
+ * crashing input does. */
+static int trace = -1;
+
+static void trace_msg(const char *dir, const struct conn *c, const struct xs_hdr *h,
+		      const uint8_t *p)
+{
+	if (trace < 0)
+		trace = getenv("FUZZ_TRACE") != NULL;
+	if (!trace)
+		return;
+	fprintf(stderr, "%s dom%u %s req %u tx %u len %u \"", dir, store_conn_domid(c),
+		xs_type_name(h->type), h->req_id, h->tx_id, h->len);
+	for (uint32_t i = 0; i < h->len && i < 200; i++)
+		fprintf(stderr, p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\' ? "%c" : "\\x%02x",
+			p[i]);
+	fprintf(stderr, "%s\"\n", h->len > 200 ? "..." : "");
+}
+
+static bool one_string(const uint8_t *p, uint32_t len)
+{
+	return len > 0 && p[len - 1] == '\0' && memchr(p, 0, len) == p + len - 1;
+}
+
+static int on_send(struct conn *c, const struct xs_hdr *h, const void *payload)
+{
+	const uint8_t *p = payload;
+
+	CHECK(h->len <= XS_PAYLOAD_MAX, "type %u: %u-byte payload", h->type, h->len);
+	CHECK(h->len == 0 || p, "type %u: no payload", h->type);
+	trace_msg("<", c, h, p);
+	if (h->type == XS_WATCH_EVENT) {
+		const uint8_t *nul = memchr(p, 0, h->len);
+		CHECK(h->req_id == 0 && h->tx_id == 0, "event with req_id %u tx_id %u", h->req_id,
+		      h->tx_id);
+		CHECK(nul && nul != p && one_string(nul + 1, h->len - (uint32_t)(nul + 1 - p)),
+		      "event payload is not <path>\\0<token>\\0 (%u bytes)", h->len);
+		return 0;
+	}
+	CHECK(S.cur, "type %u sent outside any request", h->type);
+	CHECK(c == S.cur, "reply to request %u sent to another connection", S.req_id);
+	CHECK(h->req_id == S.req_id, "reply req_id %u to request %u", h->req_id, S.req_id);
+	CHECK(h->tx_id == S.tx_id, "reply tx_id %u to request tx_id %u", h->tx_id, S.tx_id);
+	CHECK(h->type == S.req_type || h->type == XS_ERROR, "reply type %u to request type %u",
+	      h->type, S.req_type);
+	CHECK(++S.replies == 1, "%u replies to request %u", S.replies, S.req_id);
+	if (h->type == XS_ERROR)
+		CHECK(one_string(p, h->len) && xs_error_from_name((const char *)p) != 0,
+		      "ERROR reply is not an error name");
+	S.reply_type = h->type;
+	S.reply_len = h->len;
+	if (h->len)
+		memcpy(S.reply, p, h->len);
+	S.reply[h->len] = 0;
+	if (h->type == XS_TRANSACTION_START) {
+		unsigned long id;
+		char *end;
+		CHECK(one_string(p, h->len), "TRANSACTION_START reply");
+		id = strtoul((const char *)S.reply, &end, 10);
+		CHECK(*end == '\0' && id != 0 && id <= UINT32_MAX, "transaction id \"%s\"",
+		      (const char *)S.reply);
+		S.txids[S.ntx++ % NTXIDS] = (uint32_t)id;
+	}
+	return 0;
+}
+
+static const struct conn_ops fuzz_conn_ops = {.send = on_send};
+
+static int host_introduce(void *ctx, uint32_t domid)
+{
+	return 0;
+}
+
+/* As the server: the released domain's connections close after the
+ * request, not during it. */
+static void host_release(void *ctx, uint32_t domid)
+{
+	for (unsigned i = 0; i < NSLOTS; i++)
+		if (S.slots[i].c && S.slots[i].domid == domid)
+			S.slots[i].released = true;
+}
+
+static const struct store_host_ops fuzz_host_ops = {
+	.introduce = host_introduce,
+	.release = host_release,
+};
+
+static void slot_open(struct slot *s, uint32_t domid)
+{
+	s->c = store_conn_new(S.st, domid, &fuzz_conn_ops, s);
+	CHECK(s->c, "store_conn_new(%u) failed", domid);
+	s->domid = domid;
+	s->released = false;
+}
+
+static void slot_close(struct slot *s)
+{
+	if (s->c)
+		store_conn_free(s->c);
+	s->c = NULL;
+	s->released = false;
+}
+
+/* Sends one request on `c` and checks it got exactly one reply. */
+static void request(struct conn *c, uint32_t type, uint32_t tx_id, const void *p, uint32_t len)
+{
+	uint8_t *payload = malloc((size_t)len + 1); /* exact size: ASan sees overreads */
+	struct xs_hdr h = {.type = type, .tx_id = tx_id, .len = len};
+
+	if (!payload)
+		abort();
+	memcpy(payload, p, len);
+	payload[len] = 0;
+	h.req_id = 0x10000 + S.next_req++;
+	S.cur = c;
+	S.req_id = h.req_id;
+	S.req_type = type;
+	S.tx_id = tx_id;
+	S.replies = 0;
+	trace_msg(">", c, &h, payload);
+	store_conn_request(c, &h, payload);
+	CHECK(S.replies == 1, "request type %u got %u replies", type, S.replies);
+	S.cur = NULL;
+	free(payload);
+	for (unsigned i = 0; i < NSLOTS; i++)
+		if (S.slots[i].released)
+			slot_close(&S.slots[i]);
+}
+
+/* A request from literal text (payloads with embedded NULs): `len`
+ * includes the final NUL where the protocol wants one. */
+static void req_lit(struct conn *c, uint32_t type, const char *p, size_t len)
+{
+	request(c, type, 0, p, (uint32_t)len);
+}
+
+#define REQ(c, type, lit) req_lit((c), (type), (lit), sizeof(lit) - 1)
+
+static void expect_ok(const char *what)
+{
+	CHECK(S.reply_type != XS_ERROR, "setup %s failed: %s", what, (const char *)S.reply);
+}
+
+static void setup(void)
+{
+	struct store_options opts = {.host = &fuzz_host_ops};
+	struct conn *d0;
+
+	memset(&S, 0, sizeof(S));
+	log_set_level(LOG_LVL_ERR);
+	CHECK(store_open(&opts, &S.st) == 0, "store_open");
+	slot_open(&S.slots[0], 0);
+	d0 = S.slots[0].c;
+	REQ(d0, XS_INTRODUCE,
+	    "5\0"
+	    "0\0"
+	    "0\0");
+	expect_ok("INTRODUCE 5");
+	REQ(d0, XS_INTRODUCE,
+	    "6\0"
+	    "0\0"
+	    "0\0");
+	expect_ok("INTRODUCE 6");
+	REQ(d0, XS_SET_TARGET,
+	    "5\0"
+	    "6\0");
+	expect_ok("SET_TARGET");
+	REQ(d0, XS_MKDIR, "/local/domain/5\0");
+	REQ(d0, XS_SET_PERMS,
+	    "/local/domain/5\0"
+	    "n5\0");
+	expect_ok("home 5");
+	REQ(d0, XS_MKDIR, "/local/domain/6\0");
+	REQ(d0, XS_SET_PERMS,
+	    "/local/domain/6\0"
+	    "n6\0");
+	REQ(d0, XS_WRITE,
+	    "/local/domain/6/name\0"
+	    "guest");
+	REQ(d0, XS_WRITE,
+	    "/local/domain/6/device/vif/0/state\0"
+	    "1");
+	REQ(d0, XS_WRITE,
+	    "/vm/6/name\0"
+	    "guest");
+	REQ(d0, XS_SET_PERMS,
+	    "/vm/6\0"
+	    "n0\0"
+	    "r6\0"
+	    "b5\0");
+	REQ(d0, XS_WRITE,
+	    "/tool/airlock/x\0"
+	    "1");
+	expect_ok("seed nodes");
+	REQ(d0, XS_WATCH,
+	    "/local/domain\0"
+	    "w0\0");
+	REQ(d0, XS_WATCH,
+	    "@releaseDomain\0"
+	    "rel\0");
+	slot_open(&S.slots[1], 5);
+	slot_open(&S.slots[2], 6);
+	slot_open(&S.slots[3], 0);
+	REQ(S.slots[1].c, XS_WATCH,
+	    "/local/domain/6\0"
+	    "dm\0");
+	REQ(S.slots[2].c, XS_WATCH,
+	    "device\0"
+	    "own\0");
+	expect_ok("seed watches");
+}
+
+/* Reads fuzz input; past the end everything reads as zero. */
+struct input {
+	const uint8_t *p;
+	size_t len, pos;
+};
+
+static uint8_t in_u8(struct input *in)
+{
+	return in->pos < in->len ? in->p[in->pos++] : 0;
+}
+
+static uint32_t in_uint(struct input *in, unsigned bytes)
+{
+	uint32_t v = 0;
+
+	for (unsigned i = 0; i < bytes; i++)
+		v |= (uint32_t)in_u8(in) << (8 * i);
+	return v;
+}
+
+static void one_message(struct input *in)
+{
+	static const uint32_t reopen_as[4] = {0, 5, 6, 7};
+	uint8_t sel = in_u8(in), txb;
+	struct slot *s = &S.slots[sel & 3];
+	uint32_t type, tx_id = 0, len;
+
+	if (sel >= 0xfc) {
+		if (s->c)
+			slot_close(s);
+		else
+			slot_open(s, (sel & 3) == 3 ? reopen_as[in_u8(in) & 3]
+						    : (uint32_t[]){0, 5, 6}[sel & 3]);
+		return;
+	}
+	if (!s->c)
+		slot_open(s, (sel & 3) == 3 ? 0 : (uint32_t[]){0, 5, 6}[sel & 3]);
+	type = in_u8(in) % 32;
+	txb = in_u8(in);
+	if (txb >= 0x80 && txb < 0xe0 && S.ntx)
+		tx_id = S.txids[txb % (S.ntx < NTXIDS ? S.ntx : NTXIDS)];
+	else if (txb >= 0xe0 && txb < 0xf0)
+		tx_id = txb & 15;
+	else if (txb >= 0xf0)
+		tx_id = in_uint(in, 4);
+	len = in_u8(in);
+	if (len == 0xff)
+		len = in_uint(in, 2);
+	if (len > XS_PAYLOAD_MAX)
+		len = XS_PAYLOAD_MAX;
+	if (len > in->len - in->pos)
+		len = (uint32_t)(in->len - in->pos);
+	request(s->c, type, tx_id, in->p + in->pos, len);
+	in->pos += len;
+}
+
+/* Collects the existing domain records. The scan of all 65536 slots runs
+ * uninstrumented: it would otherwise dominate an execution. */
+__attribute__((no_sanitize("address", "coverage"))) static unsigned
+domains_present(const struct store *st, struct domain **out)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i <= XS_DOMID_MAX; i++)
+		if (st->doms.by_id[i])
+			out[n++] = st->doms.by_id[i];
+	return n;
+}
+
+/* Usage the core records against what the tree and connections hold: per
+ * domain, bytes of the nodes it owns, watches and transactions its
+ * connections hold. */
+static void check_usage(bool no_conns)
+{
+	static struct domain *doms[XS_DOMID_MAX + 1];
+	static uint64_t bytes[XS_DOMID_MAX + 1];
+	static unsigned watches[XS_DOMID_MAX + 1], txns[XS_DOMID_MAX + 1];
+	struct store *st = S.st;
+	unsigned ndoms = domains_present(st, doms);
+	struct hmap_iter it;
+
+	for (struct hmap_entry *e = hmap_first(&st->tree.map, &it); e;
+	     e = hmap_next(&st->tree.map, &it)) {
+		const struct node *n = hmap_container(e, struct node, he);
+		CHECK(st->doms.by_id[node_owner(n)], "%s: owner %u has no record", n->path,
+		      node_owner(n));
+		bytes[node_owner(n)] += node_footprint(n);
+	}
+	for (struct conn *c = st->conns; c; c = c->next) {
+		CHECK(st->doms.by_id[c->domid], "connection of %u: no record", c->domid);
+		for (struct watch *w = c->watches; w; w = w->next)
+			watches[c->domid]++;
+		for (struct txn *t = c->txns; t; t = t->next)
+			txns[c->domid]++;
+	}
+	CHECK(!no_conns || !st->conns, "connections left");
+	/* Every domain with usage has a record (checked above), so checking
+	 * the records and clearing their slots covers everything. */
+	for (unsigned k = 0; k < ndoms; k++) {
+		const struct domain *d = doms[k];
+		uint32_t i = d->domid;
+		CHECK(d->bytes == bytes[i], "domain %u: usage %llu bytes, tree has %llu", i,
+		      (unsigned long long)d->bytes, (unsigned long long)bytes[i]);
+		CHECK(d->watches == watches[i], "domain %u: usage %u watches, connections hold %u",
+		      i, d->watches, watches[i]);
+		CHECK(d->transactions == txns[i],
+		      "domain %u: usage %u transactions, connections hold %u", i, d->transactions,
+		      txns[i]);
+		bytes[i] = 0;
+		watches[i] = txns[i] = 0;
+	}
+}
+
+static void finish(void)
+{
+	struct slot checker = {0};
+
+	slot_open(&checker, 0);
+	REQ(checker.c, XS_CONTROL, "check\0");
+	CHECK(S.reply_type == XS_CONTROL && S.reply_len == 3 && !memcmp(S.reply, "OK", 3),
+	      "CONTROL check: %.*s", (int)S.reply_len, (const char *)S.reply);
+	slot_close(&checker);
+	check_usage(false);
+	for (unsigned i = 0; i < NSLOTS; i++)
+		slot_close(&S.slots[i]);
+	check_usage(true);
+	store_close(S.st);
+	S.st = NULL;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct input in = {data, size, 0};
+
+	setup();
+	for (unsigned m = 0; m < MAX_MESSAGES && in.pos < in.len; m++)
+		one_message(&in);
+	finish();
+	return 0;
+}
