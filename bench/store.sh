@@ -231,13 +231,20 @@ median() {
 				print (v["ops"] > 0 ? v["retries"] / v["ops"] : 0)
 			else
 				print v[f]
-		}' | sort -g | awk '
+		}' | sort -g | awk -v f="$2" '
 		{ a[NR] = $1 }
 		END {
 			if (NR == 0) { print "-"; exit }
-			if (NR % 2) print a[(NR + 1) / 2]
-			else print (a[NR / 2] + a[NR / 2 + 1]) / 2
+			m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+			print (f ~ /_us$/) ? sprintf("%.1f", m) : m
 		}'
+}
+
+# spread CONFIG — "min–max" of ops/s over rounds, "-" if no run succeeded.
+spread() {
+	grep "^config=$1 round=" "$RAW" | grep -v ' status=fail' |
+		sed -n 's/.* ops_per_s=\([0-9.]*\).*/\1/p' | sort -g |
+		awk '{ a[NR] = $1 } END { if (NR == 0) print "-"; else printf "%.0f–%.0f\n", a[1], a[NR] }'
 }
 
 place_name() {
@@ -250,8 +257,8 @@ place_name() {
 
 table() {
 	local cfg name label clients place ops p50 p99 rr
-	echo "| operation | clients | client CPU | ops/s | p50 µs | p99 µs | EAGAIN retries per commit |"
-	echo "|---|--:|---|--:|--:|--:|--:|"
+	echo "| operation | clients | client CPU | ops/s | ops/s range | p50 µs | p99 µs | EAGAIN retries per commit |"
+	echo "|---|--:|---|--:|--:|--:|--:|--:|"
 	for cfg in "${CONFIGS[@]}"; do
 		IFS='|' read -r name label clients place _ <<<"$cfg"
 		ops=$(median "$name" ops_per_s)
@@ -263,7 +270,8 @@ table() {
 			[ "$rr" != "-" ] && rr=$(awk -v r="$rr" 'BEGIN { printf "%.3f", r }')
 		fi
 		[ "$ops" != "-" ] && ops=$(awk -v r="$ops" 'BEGIN { printf "%.0f", r }')
-		echo "| $label | $clients | $(place_name "$place") | $ops | $p50 | $p99 | $rr |"
+		echo "| $label | $clients | $(place_name "$place") | $ops | $(spread "$name") | $p50 | $p99 |" \
+			"$rr |"
 	done
 }
 
@@ -308,6 +316,11 @@ if [ "$QUICK" = 0 ]; then
 		echo "- Machine: $model, $(nproc) CPUs (nproc); the store, the echo server"
 		echo "  and every benchmark client share them."
 		echo "- Kernel: $(uname -sr)"
+		echo "- Code: commit $(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+			"of airlock, build \`$(basename "$BUILD")\` ($(meson introspect --buildoptions \
+				"$BUILD" 2>/dev/null | /usr/bin/python3 -c \
+				'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "buildtype"))' \
+				2>/dev/null || echo "buildtype unknown"))"
 		echo "- Store state on $fs; the store runs with \`--sync process\` except in"
 		echo "  the \`--sync power\` rows."
 		if [ "$PIN" = 1 ]; then
@@ -350,7 +363,8 @@ if [ "$QUICK" = 0 ]; then
 		echo "  itself. Unpinned, the scheduler picks either from run to run, which is"
 		echo "  why the 1-client runs are pinned both ways."
 		echo "- **ops/s**: completed operations per second over all clients; for TXN,"
-		echo "  committed transactions per second."
+		echo "  committed transactions per second. **ops/s range**: the lowest and"
+		echo "  highest of the $ROUNDS runs, to show how much the machine wandered."
 		echo "- **p50 µs / p99 µs**: median and 99th-percentile time from sending a"
 		echo "  request to holding its whole reply, as the client sees it; for TXN, from"
 		echo "  the first TRANSACTION_START to the commit, retries included. With 8"
