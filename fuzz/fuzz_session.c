@@ -25,14 +25,29 @@
  * domain's byte usage must match its nodes and its watch and transaction
  * counts must match the connections'; once every connection is freed those
  * counts must be zero. Everything is freed (LeakSanitizer checks).
+ *
+ * Inputs of odd length run against a store with a state directory (under
+ * $TMPDIR, else /dev/shm, else /tmp): the core then logs every commit, domain and quota change, and
+ * store_sync runs after each request as the server runs it (compacting
+ * when due; CONTROL compact works). Replaying the log with
+ * persist_load_buffer must give back exactly the live tree, domains and
+ * global quotas, without damage or repairs: checked at the end and before
+ * each restart. A restart (sel 0xfb; in memory it does nothing) closes
+ * every connection and the store and opens it again from its directory,
+ * as a daemon restart would.
  */
 #include "store/core.h"
+#include "store/persist.h"
 #include "store/store.h"
 #include "store/txn.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -70,6 +85,7 @@ static struct session {
 	uint32_t txids[NTXIDS];
 	unsigned ntx;
 	uint32_t next_req;
+	const char *state_dir; /* NULL: in memory */
 } S;
 
 /* FUZZ_TRACE=1 in the environment prints every message: for reading what a
@@ -196,6 +212,7 @@ static void request(struct conn *c, uint32_t type, uint32_t tx_id, const void *p
 	CHECK(S.replies == 1, "request type %u got %u replies", type, S.replies);
 	S.cur = NULL;
 	free(payload);
+	CHECK(store_sync(S.st) == 0, "store_sync failed");
 	for (unsigned i = 0; i < NSLOTS; i++)
 		if (S.slots[i].released)
 			slot_close(&S.slots[i]);
@@ -215,14 +232,64 @@ static void expect_ok(const char *what)
 	CHECK(S.reply_type != XS_ERROR, "setup %s failed: %s", what, (const char *)S.reply);
 }
 
-static void setup(void)
+/* The per-process scratch folder holding the state directory "st". */
+static char scratch[256], state_dir[300];
+
+/* Removes everything in the state directory, and the directory. */
+static void clear_state(void)
 {
-	struct store_options opts = {.host = &fuzz_host_ops};
+	DIR *d = opendir(state_dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+	rmdir(state_dir);
+}
+
+static void remove_scratch(void)
+{
+	clear_state();
+	rmdir(scratch);
+}
+
+/* A fresh, empty state directory path (created by store_open). */
+static const char *fresh_state_dir(void)
+{
+	if (!scratch[0]) {
+		/* tmpfs if there is one: the store fsyncs when it compacts. */
+		const char *tmp = getenv("TMPDIR");
+		if (!tmp)
+			tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+		snprintf(scratch, sizeof(scratch), "%s/airlock-fuzz-XXXXXX", tmp);
+		CHECK(mkdtemp(scratch), "mkdtemp %s", scratch);
+		snprintf(state_dir, sizeof(state_dir), "%s/st", scratch);
+		atexit(remove_scratch);
+	}
+	clear_state();
+	return state_dir;
+}
+
+static void open_store(void)
+{
+	struct store_options opts = {.state_dir = S.state_dir, .host = &fuzz_host_ops};
+
+	CHECK(store_open(&opts, &S.st) == 0, "store_open(%s)",
+	      S.state_dir ? S.state_dir : "memory");
+	CHECK(store_restore_domains(S.st) == 0, "store_restore_domains");
+}
+
+static void setup(bool persistent)
+{
 	struct conn *d0;
 
 	memset(&S, 0, sizeof(S));
 	log_set_level(LOG_LVL_ERR);
-	CHECK(store_open(&opts, &S.st) == 0, "store_open");
+	S.state_dir = persistent ? fresh_state_dir() : NULL;
+	open_store();
 	slot_open(&S.slots[0], 0);
 	d0 = S.slots[0].c;
 	REQ(d0, XS_INTRODUCE,
@@ -304,6 +371,123 @@ static uint32_t in_uint(struct input *in, unsigned bytes)
 	return v;
 }
 
+static uint8_t *read_log(size_t *len)
+{
+	char path[400];
+	struct stat sb;
+	uint8_t *data;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/store.log", S.state_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0 && fstat(fd, &sb) == 0, "cannot read %s", path);
+	data = malloc((size_t)sb.st_size + 1);
+	CHECK(data && read(fd, data, (size_t)sb.st_size) == sb.st_size, "short read of %s", path);
+	close(fd);
+	*len = (size_t)sb.st_size;
+	return data;
+}
+
+static bool same_node(const struct node *a, const struct node *b)
+{
+	if (a->value_len != b->value_len || memcmp(a->value, b->value, a->value_len) ||
+	    a->nperms != b->nperms || a->children_len != b->children_len ||
+	    (a->children_len && memcmp(a->children, b->children, a->children_len)))
+		return false;
+	for (unsigned i = 0; i < a->nperms; i++) /* field by field: struct padding */
+		if (a->perms[i].domid != b->perms[i].domid || a->perms[i].bits != b->perms[i].bits)
+			return false;
+	return true;
+}
+
+/* Whether a domain record carries state the log must keep. */
+static bool domain_persistent(const struct domain *d)
+{
+	bool q = false;
+
+	for (int i = 0; i < Q_COUNT; i++)
+		q |= d->quota_set[i];
+	return d->introduced || d->target != DOMID_NONE || q;
+}
+
+__attribute__((no_sanitize("address", "coverage"))) static unsigned
+domains_present(const struct domains *d, struct domain **out);
+
+/* The log replays to exactly the live state: every node, the domains'
+ * introductions, targets and quota overrides, their usage, the global
+ * quotas. */
+static void check_replay(void)
+{
+	static struct domains *rd;
+	static struct domain *doms[XS_DOMID_MAX + 1];
+	const struct domains *ld = &S.st->doms;
+	struct persist_report rep;
+	struct hmap_iter it;
+	struct tree rt;
+	size_t len;
+	uint8_t *log = read_log(&len);
+	unsigned n;
+
+	if (!rd && !(rd = malloc(sizeof(*rd))))
+		abort();
+	domains_init(rd);
+	CHECK(tree_init(&rt) == 0, "tree_init");
+	CHECK(persist_load_buffer(&rt, rd, log, len, &rep) == 0, "the store's own log is refused");
+	CHECK(!rep.damage && !rep.repaired, "the store's own log: %s, %u repairs",
+	      rep.damage ? rep.damage : "intact", rep.repaired);
+	CHECK(tree_count(&rt) == tree_count(&S.st->tree), "log replays %zu nodes, live %zu",
+	      tree_count(&rt), tree_count(&S.st->tree));
+	for (struct hmap_entry *e = hmap_first(&S.st->tree.map, &it); e;
+	     e = hmap_next(&S.st->tree.map, &it)) {
+		const struct node *a = hmap_container(e, struct node, he);
+		const struct node *b = tree_get(&rt, a->path);
+		CHECK(b, "%.100s is missing from the log", a->path);
+		CHECK(same_node(a, b),
+		      "%.100s differs in the log: value %u/%u bytes, %u/%u permissions (owner "
+		      "%u/%u), children %u/%u bytes",
+		      a->path, a->value_len, b->value_len, a->nperms, b->nperms, node_owner(a),
+		      node_owner(b), a->children_len, b->children_len);
+	}
+	CHECK(!memcmp(ld->global_quota, rd->global_quota, sizeof(ld->global_quota)),
+	      "global quotas differ in the log");
+	n = domains_present(ld, doms);
+	for (unsigned k = 0; k < n; k++) {
+		const struct domain *a = doms[k], *b = rd->by_id[a->domid];
+		if (domain_persistent(a)) {
+			CHECK(b && b->introduced == a->introduced && b->target == a->target &&
+				      !memcmp(b->quota_set, a->quota_set, sizeof(a->quota_set)),
+			      "domain %u differs in the log", a->domid);
+			for (int q = 0; q < Q_COUNT; q++)
+				CHECK(!a->quota_set[q] || a->quota[q] == b->quota[q],
+				      "domain %u: quota %d differs in the log", a->domid, q);
+		}
+		CHECK((b ? b->nodes : 0) == a->nodes && (b ? b->bytes : 0) == a->bytes,
+		      "domain %u: usage differs after replay", a->domid);
+	}
+	n = domains_present(rd, doms);
+	for (unsigned k = 0; k < n; k++) {
+		const struct domain *b = doms[k], *a = ld->by_id[b->domid];
+		CHECK(a || (!domain_persistent(b) && !b->nodes), "domain %u exists only in the log",
+		      b->domid);
+	}
+	tree_destroy(&rt);
+	domains_destroy(rd);
+	free(log);
+}
+
+/* A daemon restart: connections go, the store reopens from its state. */
+static void restart(void)
+{
+	if (!S.state_dir)
+		return;
+	check_replay();
+	for (unsigned i = 0; i < NSLOTS; i++)
+		slot_close(&S.slots[i]);
+	store_close(S.st);
+	S.ntx = 0;
+	open_store();
+}
+
 static void one_message(struct input *in)
 {
 	static const uint32_t reopen_as[4] = {0, 5, 6, 7};
@@ -311,6 +495,10 @@ static void one_message(struct input *in)
 	struct slot *s = &S.slots[sel & 3];
 	uint32_t type, tx_id = 0, len;
 
+	if (sel == 0xfb) {
+		restart();
+		return;
+	}
 	if (sel >= 0xfc) {
 		if (s->c)
 			slot_close(s);
@@ -343,13 +531,13 @@ static void one_message(struct input *in)
 /* Collects the existing domain records. The scan of all 65536 slots runs
  * uninstrumented: it would otherwise dominate an execution. */
 __attribute__((no_sanitize("address", "coverage"))) static unsigned
-domains_present(const struct store *st, struct domain **out)
+domains_present(const struct domains *d, struct domain **out)
 {
 	unsigned n = 0;
 
 	for (unsigned i = 0; i <= XS_DOMID_MAX; i++)
-		if (st->doms.by_id[i])
-			out[n++] = st->doms.by_id[i];
+		if (d->by_id[i])
+			out[n++] = d->by_id[i];
 	return n;
 }
 
@@ -362,7 +550,7 @@ static void check_usage(bool no_conns)
 	static uint64_t bytes[XS_DOMID_MAX + 1];
 	static unsigned watches[XS_DOMID_MAX + 1], txns[XS_DOMID_MAX + 1];
 	struct store *st = S.st;
-	unsigned ndoms = domains_present(st, doms);
+	unsigned ndoms = domains_present(&st->doms, doms);
 	struct hmap_iter it;
 
 	for (struct hmap_entry *e = hmap_first(&st->tree.map, &it); e;
@@ -407,6 +595,8 @@ static void finish(void)
 	      "CONTROL check: %.*s", (int)S.reply_len, (const char *)S.reply);
 	slot_close(&checker);
 	check_usage(false);
+	if (S.state_dir)
+		check_replay();
 	for (unsigned i = 0; i < NSLOTS; i++)
 		slot_close(&S.slots[i]);
 	check_usage(true);
@@ -418,7 +608,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct input in = {data, size, 0};
 
-	setup();
+	setup(size & 1);
 	for (unsigned m = 0; m < MAX_MESSAGES && in.pos < in.len; m++)
 		one_message(&in);
 	finish();

@@ -177,6 +177,24 @@ def session_seeds():
         sm(0, SET_QUOTA, z("permissions", "2")),
         sm(2, SET_PERMS, z("name", "n6", "r5", "r0")),
     ]))
+    # Odd length: against a state directory, with restarts (sel 0xfb).
+    restart = bytes([0xfb])
+    seed = b"".join([
+        sm(0, WRITE, z("/a/b") + b"c"),
+        sm(1, TXN_START, z("")),
+        sm(1, WRITE, z("t") + b"1", tx=0x80),
+        sm(0, SET_QUOTA, z("6", "nodes", "20")),
+        sm(0, SET_QUOTA, z("watches", "9")),
+        restart,
+        sm(1, TXN_END, z("T"), tx=0x80),
+        sm(0, RM, z("/local/domain/6/device")),
+        sm(0, CONTROL, z("compact")),
+        sm(0, SET_PERMS, z("/a", "n5", "r6")),
+        sm(0, RELEASE, z("5")),
+        restart,
+        sm(0, READ, z("/a/b")),
+    ])
+    write("fuzz_session", "restart", seed + (b"" if len(seed) % 2 else b"\0"))
     write("fuzz_session", "reopen", b"".join([
         bytes([0xff]),  # close slot 3
         bytes([0xff, 3]),  # reopen it as dom7
