@@ -106,4 +106,18 @@ int cmd_set_target(const struct cli *cli, int argc, char **argv);
 int cmd_quota(const struct cli *cli, int argc, char **argv);
 int cmd_store_control(const struct cli *cli, int argc, char **argv);
 
+/* cmd_create.c, cmd_domain.c: domains */
+int cmd_create(const struct cli *cli, int argc, char **argv);
+int cmd_list(const struct cli *cli, int argc, char **argv);
+int cmd_console(const struct cli *cli, int argc, char **argv);
+int cmd_log(const struct cli *cli, int argc, char **argv);
+int cmd_shutdown(const struct cli *cli, int argc, char **argv);
+int cmd_reboot(const struct cli *cli, int argc, char **argv);
+int cmd_destroy(const struct cli *cli, int argc, char **argv);
+int cmd_info(const struct cli *cli, int argc, char **argv); /* cmd_info.c */
+
+struct dom_record;
+/* Attaches the terminal to a running domain's console (cmd_domain.c). */
+int cli_attach_console(const struct cli *cli, const struct dom_record *rec);
+
 #endif

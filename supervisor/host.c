@@ -1,0 +1,103 @@
+/* host.c — see host.h. */
+#include "supervisor/host.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <linux/sockios.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int ram_create(const char *name, uint64_t bytes, uint64_t *size)
+{
+	char label[64];
+	uint64_t sz = 1;
+	int fd;
+
+	while (sz < bytes)
+		sz <<= 1;
+	snprintf(label, sizeof(label), "airlock:%s", name);
+	fd = memfd_create(label, MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)sz) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	*size = sz;
+	return fd;
+}
+
+int ram_zero(int fd, uint64_t size)
+{
+	if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)size) < 0)
+		return -errno;
+	return 0;
+}
+
+static int ifreq_ioctl(unsigned long req, struct ifreq *ifr)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
+
+	if (s < 0)
+		return -errno;
+	if (ioctl(s, req, ifr) < 0)
+		r = -errno;
+	close(s);
+	return r;
+}
+
+bool netif_exists(const char *name)
+{
+	struct ifreq ifr = {0};
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	return ifreq_ioctl(SIOCGIFINDEX, &ifr) == 0;
+}
+
+int tap_open(const char *name, const char *bridge)
+{
+	struct ifreq ifr = {0};
+	int fd, r, idx;
+
+	if (strlen(name) >= IFNAMSIZ)
+		return -ENAMETOOLONG;
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = ifreq_ioctl(SIOCGIFFLAGS, &ifr);
+	if (!r) {
+		ifr.ifr_flags |= IFF_UP;
+		r = ifreq_ioctl(SIOCSIFFLAGS, &ifr);
+	}
+	if (!r && bridge && *bridge) {
+		r = ifreq_ioctl(SIOCGIFINDEX, &ifr);
+		idx = ifr.ifr_ifindex;
+		if (!r) {
+			memset(&ifr, 0, sizeof(ifr));
+			snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", bridge);
+			ifr.ifr_ifindex = idx;
+			r = ifreq_ioctl(SIOCBRADDIF, &ifr);
+			if (r)
+				log_err("tap %s: cannot join bridge %s: %s", name, bridge, strerror(-r));
+		}
+	}
+	if (r)
+		goto fail;
+	return fd;
+fail:
+	close(fd);
+	return r;
+}

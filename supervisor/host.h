@@ -1,0 +1,30 @@
+/* host.h — the host resources a supervisor creates for its domain: the
+ * guest-RAM memfd and tap devices. Each is released by closing its fd (a
+ * memfd and a non-persistent tap vanish with their last fd), so a
+ * supervisor that dies leaves neither behind. */
+#ifndef AIRLOCK_SUP_HOST_H
+#define AIRLOCK_SUP_HOST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <net/if.h>
+
+/* Creates the guest's RAM as a memfd named "airlock:<name>", sized up to the
+ * next power of two of `bytes` (the stub domain maps it as a PCI BAR, which
+ * must be a power of two). Returns the fd (close-on-exec) or -errno;
+ * *size gets the file size. */
+int ram_create(const char *name, uint64_t bytes, uint64_t *size);
+
+/* Zeroes the RAM file (before a reboot's fresh engine). 0 or -errno. */
+int ram_zero(int fd, uint64_t size);
+
+/* Opens a tap device named `name` (IFNAMSIZ), with a virtio-net header,
+ * brings it up and, if `bridge` is set, enslaves it to that bridge.
+ * Returns the fd (close-on-exec) or -errno; the tap disappears when the fd
+ * (and the engine's copy) is closed. */
+int tap_open(const char *name, const char *bridge);
+
+/* True if a network interface of that name exists. */
+bool netif_exists(const char *name);
+
+#endif

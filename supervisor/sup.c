@@ -1,0 +1,706 @@
+/* sup.c — the per-domain supervisor.
+ *
+ * Design
+ * ------
+ * One supervisor per domain owns everything of that domain: the guest-RAM
+ * memfd, the taps, the cgroup, the engine process, the console, the control
+ * socket, the run directory and the store records. It was started by
+ * `airlock create` in its own session and outlives the CLI. Everything it
+ * owns is released in one place, sup_finish(), whatever ended the domain —
+ * a guest poweroff, `airlock destroy`, a crash, a killed engine, SIGTERM —
+ * so nothing is left behind: the memfd and taps vanish with their fds, the
+ * cgroup is emptied and removed, the run directory and records deleted.
+ *
+ * Lifecycle:
+ *
+ *   start engine --QMP handshake--> RUNNING
+ *   RUNNING --SHUTDOWN event + engine exit--> decide:
+ *       we asked (destroy)            -> finish
+ *       reboot asked by `airlock reboot` -> restart
+ *       reason guest-reset            -> on_reboot
+ *       reason guest-shutdown         -> on_poweroff
+ *       GUEST_PANICKED seen           -> on_crash
+ *       engine died without SHUTDOWN  -> on_crash (it was killed or crashed)
+ *   RUNNING --GUEST_PANICKED (engine paused by -action panic=pause)-->
+ *       on_crash now (the engine is stopped for destroy and restart)
+ *   action restart: a fresh engine on zeroed RAM — unless it has restarted
+ *       5 times within 60 s: then the domain is destroyed (crash loop);
+ *   action preserve: the engine stays (paused) or the records stay with
+ *       state "shutdown"/"crashed" until `airlock destroy`.
+ *
+ * Rebooting starts a fresh engine instead of resetting the old one: the
+ * engine's state (and anything a guest did to it) does not survive a reboot.
+ */
+#include "supervisor/sup.h"
+#include "supervisor/console.h"
+#include "supervisor/control.h"
+#include "supervisor/engine.h"
+#include "supervisor/host.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/loop.h"
+#include "common/util.h"
+#include "qmp/qmp.h"
+#include "sys/cgroup.h"
+#include "toolstack/domstore.h"
+#include "toolstack/paths.h"
+#include "xs/xs_client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define RESTART_WINDOW_MS 60000
+#define RESTART_MAX	  5
+#define RING_SIZE	  (64u << 10)
+#define MAX_NICS	  DOMCFG_VIFS_MAX
+#define QUIT_GRACE_MS	  3000
+
+enum exit_cause {
+	CAUSE_NONE,
+	CAUSE_POWEROFF,
+	CAUSE_REBOOT,
+	CAUSE_PANIC,
+	CAUSE_HOST, /* we quit it */
+};
+
+struct sup {
+	const struct dom_config *cfg;
+	const struct sup_params *p;
+	struct loop *loop;
+	struct xs_client *xs;
+	struct console *con;
+	struct control *ctl;
+	struct cgroup_host cgh;
+	struct cgroup *cg;
+	int ram_fd;
+	uint64_t ram_size;
+	int taps[MAX_NICS];
+	struct eng_disk disks[DOMCFG_DISKS_MAX];
+	struct eng_nic nics[MAX_NICS];
+	pid_t engine;
+	struct qmp *qmp;
+	struct loop_fd *qmp_h, *sig_h;
+	struct loop_timer *kill_timer;
+	int sig_fd;
+	enum exit_cause cause;
+	bool destroy_requested, reboot_requested, shutdown_requested, finishing;
+	char state[24];
+	char end[96]; /* the "done ..." line for waiters */
+	uint64_t restarts[RESTART_MAX];
+	unsigned int nrestarts;
+	int status;
+};
+
+static const char *action_name(enum dom_action a)
+{
+	return domcfg_action_name(a);
+}
+
+static void set_state(struct sup *s, const char *state)
+{
+	snprintf(s->state, sizeof(s->state), "%s", state);
+	if (s->xs && domstore_set(s->xs, s->p->domid, "state", state))
+		log_warn("cannot record state %s in the store", state);
+	if (s->con)
+		console_note(s->con, "domain %s: %s", s->cfg->name, state);
+	log_info("domain %s: %s", s->cfg->name, state);
+}
+
+static void ready(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ready(struct sup *s, const char *fmt, ...)
+{
+	struct sup_params *p = (struct sup_params *)s->p;
+	char msg[512];
+	va_list ap;
+	int n;
+
+	if (p->ready_fd < 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if (n > (int)sizeof(msg) - 2)
+		n = (int)sizeof(msg) - 2;
+	msg[n++] = '\n';
+	if (write_all(p->ready_fd, msg, (size_t)n))
+		log_debug("the creating CLI went away");
+	close(p->ready_fd);
+	p->ready_fd = -1;
+}
+
+/* ---- the engine ---- */
+
+static void engine_child_setup(void *data)
+{
+	struct sup *s = data;
+
+	if (s->cg && cgroup_attach(s->cg, getpid()))
+		_exit(126);
+}
+
+static void on_qmp_event(struct qmp *q, const struct qmp_event *ev, void *data);
+static void qmp_readable(struct loop_fd *h, int fd, uint32_t events, void *data);
+
+static void log_argv(char **argv)
+{
+	struct buf line = BUF_INIT;
+
+	for (char **a = argv; *a; a++)
+		buf_printf(&line, "%s%s", a == argv ? "" : " ", *a);
+	if (buf_append(&line, "", 1) == 0)
+		log_info("engine: %s", (char *)buf_head(&line));
+	buf_free(&line);
+}
+
+static int start_engine(struct sup *s)
+{
+	const struct dom_config *c = s->cfg;
+	int qmp_pair[2] = {-1, -1}, con_pair[2] = {-1, -1};
+	char chroot_dir[300], log_path[512];
+	struct eng_spec spec = {
+		.qemu = paths_qemu(),
+		.name = c->name,
+		.uuid = s->p->uuid,
+		.accel = s->p->accel,
+		.vcpus = c->vcpus,
+		.mem_mib = c->memory_mib,
+		.ram_fd = s->ram_fd,
+		.kernel = c->boot == DOM_BOOT_DIRECT ? c->kernel : NULL,
+		.initrd = c->boot == DOM_BOOT_DIRECT ? c->ramdisk : NULL,
+		.cmdline = c->boot == DOM_BOOT_DIRECT ? c->cmdline : NULL,
+		.disks = s->disks,
+		.ndisks = (unsigned)c->n_disks,
+		.nics = s->nics,
+		.nnics = (unsigned)c->n_vifs,
+		.uid = paths_uid_base() + s->p->domid,
+		.gid = paths_uid_base() + s->p->domid,
+		.deny_elevate = s->p->deny_elevate,
+	};
+	char **argv = NULL;
+	int r;
+
+	snprintf(chroot_dir, sizeof(chroot_dir), "%s/chroot", s->p->run_dir);
+	spec.chroot_dir = chroot_dir;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp_pair) ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con_pair)) {
+		r = -errno;
+		goto out;
+	}
+	spec.qmp_fd = qmp_pair[1];
+	spec.serial_fd = con_pair[1];
+	r = engine_argv(&spec, &argv);
+	if (r)
+		goto out;
+	log_argv(argv);
+	s->cause = CAUSE_NONE;
+	s->engine = engine_spawn(&spec, argv, STDERR_FILENO, engine_child_setup, s);
+	if (s->engine < 0) {
+		r = (int)s->engine;
+		s->engine = 0;
+		goto out;
+	}
+	close(qmp_pair[1]);
+	close(con_pair[1]);
+	qmp_pair[1] = con_pair[1] = -1;
+	if (s->con) {
+		console_set_guest(s->con, con_pair[0]);
+	} else {
+		paths_log_file(c->name, ".console.log", log_path, sizeof(log_path));
+		r = console_new(s->loop, con_pair[0], log_path, RING_SIZE, &s->con);
+	}
+	con_pair[0] = -1;
+	if (r)
+		goto out;
+	r = qmp_open_fd(qmp_pair[0], 30000, &s->qmp);
+	qmp_pair[0] = -1;
+	if (r) {
+		log_err("engine: no QMP greeting: %s", err_str(r));
+		goto out;
+	}
+	qmp_set_event_cb(s->qmp, on_qmp_event, s);
+	r = loop_add_fd(s->loop, qmp_fd(s->qmp), EPOLLIN, qmp_readable, s, &s->qmp_h);
+	if (!r && s->xs) {
+		char pid[32];
+		snprintf(pid, sizeof(pid), "%d", (int)s->engine);
+		domstore_set(s->xs, s->p->domid, "airlock/engine-pid", pid);
+		snprintf(pid, sizeof(pid), "%llu",
+			 (unsigned long long)domstore_proc_start(s->engine));
+		domstore_set(s->xs, s->p->domid, "airlock/engine-start", pid);
+	}
+out:
+	engine_argv_free(argv);
+	for (int i = 0; i < 2; i++) {
+		if (qmp_pair[i] >= 0)
+			close(qmp_pair[i]);
+		if (con_pair[i] >= 0)
+			close(con_pair[i]);
+	}
+	return r;
+}
+
+static void drop_qmp(struct sup *s)
+{
+	if (s->qmp_h)
+		loop_del_fd(s->qmp_h);
+	s->qmp_h = NULL;
+	qmp_close(s->qmp);
+	s->qmp = NULL;
+}
+
+static void kill_timer_fired(void *data)
+{
+	struct sup *s = data;
+
+	s->kill_timer = NULL;
+	if (s->engine > 0) {
+		log_warn("engine %d did not quit; killing it", (int)s->engine);
+		kill(s->engine, SIGKILL);
+	}
+}
+
+/* Asks the engine to quit (QMP), then kills it if it lingers. */
+static void stop_engine(struct sup *s)
+{
+	if (s->engine <= 0)
+		return;
+	s->cause = CAUSE_HOST;
+	if (s->qmp && qmp_execute(s->qmp, "quit", NULL, NULL, 2000) == 0) {
+		if (!s->kill_timer)
+			s->kill_timer = loop_add_timer(s->loop, QUIT_GRACE_MS, kill_timer_fired, s);
+		return;
+	}
+	kill(s->engine, SIGKILL);
+}
+
+/* ---- ending ---- */
+
+/* Releases everything the domain owned and leaves the loop. */
+static void sup_finish(struct sup *s, const char *what, int status)
+{
+	if (s->finishing)
+		return;
+	s->finishing = true;
+	s->status = status;
+	log_info("domain %s: ending (%s)", s->cfg->name, what);
+	if (s->engine > 0) {
+		kill(s->engine, SIGKILL);
+		waitpid(s->engine, NULL, 0);
+		s->engine = 0;
+	}
+	/* Waiters hear "done" only from teardown, once everything is gone. */
+	snprintf(s->end, sizeof(s->end), "done %s", what);
+	loop_stop(s->loop);
+}
+
+static bool restart_allowed(struct sup *s)
+{
+	uint64_t now = now_ms();
+	unsigned recent = 0;
+
+	for (unsigned i = 0; i < s->nrestarts && i < RESTART_MAX; i++)
+		if (now - s->restarts[i] < RESTART_WINDOW_MS)
+			recent++;
+	if (recent >= RESTART_MAX)
+		return false;
+	s->restarts[s->nrestarts++ % RESTART_MAX] = now;
+	return true;
+}
+
+static void apply(struct sup *s, enum dom_action a, const char *why)
+{
+	int r;
+
+	log_info("domain %s: %s -> %s", s->cfg->name, why, action_name(a));
+	switch (a) {
+	case DOM_ACTION_DESTROY:
+		sup_finish(s, why, 0);
+		return;
+	case DOM_ACTION_PRESERVE:
+		set_state(s, strcmp(why, "crashed") == 0 ? "crashed" : "shutdown");
+		control_notify_all(s->ctl, "done preserved");
+		return;
+	case DOM_ACTION_RESTART:
+		if (!restart_allowed(s)) {
+			log_err("domain %s: restarted %d times within %d s: giving up",
+				s->cfg->name, RESTART_MAX, RESTART_WINDOW_MS / 1000);
+			sup_finish(s, "crash loop", 1);
+			return;
+		}
+		ram_zero(s->ram_fd, s->ram_size);
+		r = start_engine(s);
+		if (r) {
+			log_err("domain %s: restart failed: %s", s->cfg->name, err_str(r));
+			sup_finish(s, "restart failed", 1);
+			return;
+		}
+		set_state(s, "running");
+		control_notify_all(s->ctl, "done restarted");
+		return;
+	}
+}
+
+/* The engine process has exited: decide what that means. */
+static void engine_exited(struct sup *s, int wstatus)
+{
+	enum exit_cause cause = s->cause;
+
+	s->engine = 0;
+	if (s->kill_timer) {
+		loop_cancel_timer(s->kill_timer);
+		s->kill_timer = NULL;
+	}
+	/* Events the engine sent before it went are still in the socket. */
+	if (s->qmp)
+		qmp_on_readable(s->qmp);
+	cause = s->cause;
+	drop_qmp(s);
+	if (WIFSIGNALED(wstatus))
+		log_warn("engine killed by signal %d", WTERMSIG(wstatus));
+	else if (WEXITSTATUS(wstatus) != 0)
+		log_warn("engine exited with status %d", WEXITSTATUS(wstatus));
+	if (s->destroy_requested) {
+		sup_finish(s, "destroyed", 0);
+		return;
+	}
+	if (s->reboot_requested && cause != CAUSE_PANIC) {
+		s->reboot_requested = false;
+		apply(s, DOM_ACTION_RESTART, "rebooted");
+		return;
+	}
+	switch (cause) {
+	case CAUSE_POWEROFF:
+		apply(s, s->cfg->on_poweroff, "powered off");
+		break;
+	case CAUSE_REBOOT:
+		apply(s, s->cfg->on_reboot, "rebooted");
+		break;
+	case CAUSE_PANIC:
+		apply(s, s->cfg->on_crash, "crashed");
+		break;
+	case CAUSE_HOST:
+		sup_finish(s, "stopped", 0);
+		break;
+	case CAUSE_NONE:
+		/* No SHUTDOWN event: the engine was killed or crashed. */
+		apply(s, s->cfg->on_crash, "crashed");
+		break;
+	}
+}
+
+static void on_qmp_event(struct qmp *q, const struct qmp_event *ev, void *data)
+{
+	struct sup *s = data;
+
+	switch (ev->type) {
+	case QMP_EV_SHUTDOWN:
+		log_info("engine: SHUTDOWN (%s%s)", ev->reason, ev->guest ? ", by the guest" : "");
+		if (s->cause == CAUSE_PANIC || s->cause == CAUSE_HOST)
+			break;
+		if (strcmp(ev->reason, "guest-reset") == 0)
+			s->cause = CAUSE_REBOOT;
+		else if (strcmp(ev->reason, "guest-panic") == 0)
+			s->cause = CAUSE_PANIC;
+		else if (strncmp(ev->reason, "host-", 5) == 0)
+			s->cause = CAUSE_HOST;
+		else
+			s->cause = CAUSE_POWEROFF;
+		break;
+	case QMP_EV_GUEST_PANICKED:
+		log_warn("engine: the guest panicked");
+		s->cause = CAUSE_PANIC;
+		/* -action panic=pause: the engine waits for our decision. */
+		if (s->cfg->on_crash == DOM_ACTION_PRESERVE) {
+			set_state(s, "crashed");
+		} else {
+			s->cause = CAUSE_PANIC;
+			if (s->engine > 0)
+				kill(s->engine, SIGKILL);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static void qmp_readable(struct loop_fd *h, int fd, uint32_t events, void *data)
+{
+	struct sup *s = data;
+	int r = qmp_on_readable(s->qmp);
+
+	if (r) {
+		/* The engine closed its monitor: it is exiting; SIGCHLD follows. */
+		loop_del_fd(s->qmp_h);
+		s->qmp_h = NULL;
+	}
+}
+
+/* ---- control commands ---- */
+
+static void control_cmd(void *ctx, struct ctl_conn *cc, const char *cmd)
+{
+	struct sup *s = ctx;
+
+	if (strcmp(cmd, "status") == 0) {
+		ctl_reply(cc, "ok %s engine=%d console-bytes=%llu", s->state, (int)s->engine,
+			  s->con ? (unsigned long long)console_bytes(s->con) : 0ull);
+	} else if (strcmp(cmd, "console") == 0) {
+		ctl_reply(cc, "ok console");
+		console_attach(s->con, ctl_take_fd(cc));
+	} else if (strcmp(cmd, "destroy") == 0) {
+		ctl_reply(cc, "ok");
+		ctl_hold(cc);
+		s->destroy_requested = true;
+		if (s->engine > 0)
+			stop_engine(s);
+		else
+			sup_finish(s, "destroyed", 0);
+	} else if (strcmp(cmd, "shutdown") == 0 || strcmp(cmd, "reboot") == 0) {
+		if (s->engine <= 0 || !s->qmp) {
+			ctl_reply(cc, "err the domain is not running");
+			return;
+		}
+		/* The ACPI power button: the guest shuts down in its own way. */
+		if (qmp_execute(s->qmp, "system_powerdown", NULL, NULL, 5000)) {
+			ctl_reply(cc, "err system_powerdown failed: %s",
+				  qmp_error_desc(s->qmp) ? qmp_error_desc(s->qmp) : "no reply");
+			return;
+		}
+		if (cmd[0] == 'r')
+			s->reboot_requested = true;
+		else
+			s->shutdown_requested = true;
+		ctl_reply(cc, "ok");
+		ctl_hold(cc);
+	} else {
+		ctl_reply(cc, "err unknown command");
+	}
+}
+
+/* ---- signals ---- */
+
+static void signal_event(struct loop_fd *h, int fd, uint32_t events, void *data)
+{
+	struct sup *s = data;
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			int ws;
+			pid_t pid;
+			while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)
+				if (pid == s->engine)
+					engine_exited(s, ws);
+		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			log_info("signal %u: destroying the domain", si.ssi_signo);
+			s->destroy_requested = true;
+			sup_finish(s, "destroyed", 0);
+		}
+	}
+}
+
+/* ---- setup and teardown ---- */
+
+static void make_mac(struct sup *s, unsigned i, uint8_t mac[6])
+{
+	/* 00:16:3e is Xen's prefix, as xl generates; the rest from the uuid. */
+	uint8_t u[16];
+
+	domcfg_uuid_parse(s->p->uuid, u);
+	mac[0] = 0x00;
+	mac[1] = 0x16;
+	mac[2] = 0x3e;
+	mac[3] = u[0] & 0x7f;
+	mac[4] = u[1];
+	mac[5] = (uint8_t)(u[2] + i);
+}
+
+static int setup_devices(struct sup *s)
+{
+	const struct dom_config *c = s->cfg;
+
+	for (size_t i = 0; i < c->n_disks; i++) {
+		const struct cfg_disk *d = &c->disks[i];
+		s->disks[i].path = d->target;
+		s->disks[i].format = cfg_disk_format_name(d->format);
+		s->disks[i].readonly = d->readonly;
+		s->disks[i].cdrom = d->cdrom;
+	}
+	for (size_t i = 0; i < c->n_vifs; i++) {
+		const struct cfg_vif *v = &c->vifs[i];
+		char name[IFNAMSIZ];
+		if (v->backend != CFG_VIF_TAP) {
+			log_err("vif %zu: the passt backend is not available yet", i);
+			return -EOPNOTSUPP;
+		}
+		if (v->vifname)
+			snprintf(name, sizeof(name), "%s", v->vifname);
+		else
+			snprintf(name, sizeof(name), "vif%u.%zu", s->p->domid, i);
+		s->taps[i] = tap_open(name, v->bridge);
+		if (s->taps[i] < 0) {
+			int r = s->taps[i];
+			log_err("vif %zu: tap %s on bridge %s: %s", i, name, v->bridge, err_str(r));
+			return r;
+		}
+		s->nics[i].tap_fd = s->taps[i];
+		if (v->mac_set)
+			memcpy(s->nics[i].mac, v->mac, 6);
+		else
+			make_mac(s, (unsigned)i, s->nics[i].mac);
+		s->nics[i].model = v->model == CFG_VIF_E1000     ? "e1000"
+				   : v->model == CFG_VIF_RTL8139 ? "rtl8139"
+								 : "virtio-net-pci";
+	}
+	return 0;
+}
+
+static int setup(struct sup *s)
+{
+	const struct dom_config *c = s->cfg;
+	char path[512];
+	sigset_t mask;
+	int r;
+
+	for (unsigned i = 0; i < MAX_NICS; i++)
+		s->taps[i] = -1;
+	s->ram_fd = -1;
+	s->sig_fd = -1;
+	r = loop_new(&s->loop);
+	if (r)
+		return r;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	s->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (s->sig_fd < 0)
+		return -errno;
+	r = loop_add_fd(s->loop, s->sig_fd, EPOLLIN, signal_event, s, &s->sig_h);
+	if (r)
+		return r;
+	r = xs_client_open(NULL, &s->xs);
+	if (r) {
+		log_err("cannot reach the store: %s", err_str(r));
+		return r;
+	}
+	r = domstore_set_owner(s->xs, s->p->domid, getpid());
+	if (r)
+		return r;
+	r = paths_mkdirs(s->p->run_dir, 0700);
+	snprintf(path, sizeof(path), "%s/chroot", s->p->run_dir);
+	if (!r && mkdir(path, 0555) < 0 && errno != EEXIST)
+		r = -errno;
+	if (r) {
+		log_err("run directory %s: %s", s->p->run_dir, err_str(r));
+		return r;
+	}
+	snprintf(path, sizeof(path), "%s/control.sock", s->p->run_dir);
+	r = control_new(s->loop, path, control_cmd, s, &s->ctl);
+	if (r)
+		return r;
+	s->ram_fd = ram_create(c->name, c->memory_mib << 20, &s->ram_size);
+	if (s->ram_fd < 0) {
+		r = s->ram_fd;
+		log_err("guest RAM (%llu MiB): %s", (unsigned long long)c->memory_mib, err_str(r));
+		return r;
+	}
+	r = setup_devices(s);
+	if (r)
+		return r;
+	cgroup_host_detect(NULL, &s->cgh);
+	if (s->cgh.mode != CGROUP_MODE_NONE) {
+		char cgname[96];
+		snprintf(cgname, sizeof(cgname), "dom%u-%s", s->p->domid, c->name);
+		struct cgroup *stale;
+		if (cgroup_open(&s->cgh, cgname, &stale) == 0)
+			cgroup_destroy(stale);
+		r = cgroup_create(&s->cgh, cgname, &s->cg);
+		if (!r)
+			/* RAM plus the engine's own needs; one CPU per vCPU. */
+			r = cgroup_set_limits(s->cg, (c->memory_mib + 256) << 20, 100 * c->vcpus,
+					      512);
+		if (!r)
+			log_info("cgroup %s: memory %llu MiB, %u%% CPU, 512 tasks", cgname,
+				 (unsigned long long)c->memory_mib + 256, 100 * c->vcpus);
+		if (r) {
+			log_warn("cgroup %s: %s; running without limits", cgname, err_str(r));
+			if (s->cg)
+				cgroup_destroy(s->cg);
+			s->cg = NULL;
+		}
+	} else {
+		log_warn("no usable cgroups (%s): running without limits", s->cgh.note);
+	}
+	return 0;
+}
+
+static void teardown(struct sup *s)
+{
+	if (s->engine > 0) {
+		kill(s->engine, SIGKILL);
+		waitpid(s->engine, NULL, 0);
+	}
+	drop_qmp(s);
+	if (s->cg)
+		cgroup_destroy(s->cg);
+	for (unsigned i = 0; i < MAX_NICS; i++)
+		if (s->taps[i] >= 0)
+			close(s->taps[i]);
+	if (s->ram_fd >= 0)
+		close(s->ram_fd);
+	console_free(s->con);
+	if (s->xs) {
+		int r = domstore_remove(s->xs, s->p->domid);
+		if (r)
+			log_err("cannot remove the domain's store records: %s", err_str(r));
+		xs_client_close(s->xs);
+	}
+	if (s->ctl)
+		control_notify_all(s->ctl, s->end[0] ? s->end : "done stopped");
+	control_free(s->ctl);
+	if (s->p->run_dir) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/chroot", s->p->run_dir);
+		rmdir(path);
+		rmdir(s->p->run_dir);
+	}
+	if (s->sig_h)
+		loop_del_fd(s->sig_h);
+	if (s->sig_fd >= 0)
+		close(s->sig_fd);
+	loop_free(s->loop);
+}
+
+int sup_run(const struct dom_config *cfg, const struct sup_params *p)
+{
+	struct sup s = {.cfg = cfg, .p = p, .status = 1};
+	int r = setup(&s);
+
+	if (!r)
+		r = start_engine(&s);
+	if (r) {
+		ready(&s, "err %s", err_str(r));
+		teardown(&s);
+		return 1;
+	}
+	set_state(&s, "running");
+	ready(&s, "ok %u", p->domid);
+	r = loop_run(s.loop);
+	teardown(&s);
+	return r ? 1 : s.status;
+}
