@@ -106,10 +106,37 @@ static const char *action_name(enum dom_action a)
 	return domcfg_action_name(a);
 }
 
+/* The store connection, reopened if the store restarted since (the
+ * records persist; only the connection is new). NULL if it is down. */
+static struct xs_client *store(struct sup *s)
+{
+	if (s->xs && !xs_client_is_broken(s->xs))
+		return s->xs;
+	xs_client_close(s->xs);
+	s->xs = NULL;
+	if (xs_client_open(NULL, &s->xs)) {
+		s->xs = NULL;
+		return NULL;
+	}
+	log_info("reconnected to the store");
+	return s->xs;
+}
+
+/* Writes one of the domain's nodes, retrying once on a fresh connection
+ * (a restarted store closes the old one, which shows only when used). */
+static int store_set(struct sup *s, const char *rel, const char *value)
+{
+	int r = store(s) ? domstore_set(s->xs, s->p->domid, rel, value) : -ENOTCONN;
+
+	if (r && store(s))
+		r = domstore_set(s->xs, s->p->domid, rel, value);
+	return r;
+}
+
 static void set_state(struct sup *s, const char *state)
 {
 	snprintf(s->state, sizeof(s->state), "%s", state);
-	if (s->xs && domstore_set(s->xs, s->p->domid, "state", state))
+	if (store_set(s, "state", state))
 		log_warn("cannot record state %s in the store", state);
 	if (s->con)
 		console_note(s->con, "domain %s: %s", s->cfg->name, state);
@@ -231,13 +258,13 @@ static int start_engine(struct sup *s)
 	}
 	qmp_set_event_cb(s->qmp, on_qmp_event, s);
 	r = loop_add_fd(s->loop, qmp_fd(s->qmp), EPOLLIN, qmp_readable, s, &s->qmp_h);
-	if (!r && s->xs) {
+	if (!r) {
 		char pid[32];
 		snprintf(pid, sizeof(pid), "%d", (int)s->engine);
-		domstore_set(s->xs, s->p->domid, "airlock/engine-pid", pid);
+		store_set(s, "airlock/engine-pid", pid);
 		snprintf(pid, sizeof(pid), "%llu",
 			 (unsigned long long)domstore_proc_start(s->engine));
-		domstore_set(s->xs, s->p->domid, "airlock/engine-start", pid);
+		store_set(s, "airlock/engine-start", pid);
 	}
 out:
 	engine_argv_free(argv);
@@ -664,8 +691,10 @@ static void teardown(struct sup *s)
 	if (s->ram_fd >= 0)
 		close(s->ram_fd);
 	console_free(s->con);
-	if (s->xs) {
+	if (store(s)) {
 		int r = domstore_remove(s->xs, s->p->domid);
+		if (r && store(s))
+			r = domstore_remove(s->xs, s->p->domid);
 		if (r)
 			log_err("cannot remove the domain's store records: %s", err_str(r));
 		xs_client_close(s->xs);

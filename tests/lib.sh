@@ -18,6 +18,13 @@ STORE_PID=""
 
 cleanup() {
 	[ -n "$STORE_PID" ] && kill "$STORE_PID" 2>/dev/null && wait "$STORE_PID" 2>/dev/null
+	# Keep the logs of a failed run for whoever reads the report.
+	if [ "$T_FAILED" -gt 0 ]; then
+		local keep=$TOP/out/test-logs/kept-$(basename "$0" .sh)
+		rm -rf "$keep" && mkdir -p "$keep"
+		find "$TMP" -maxdepth 2 -name '*.log' -size -20M -exec cp {} "$keep/" \; 2>/dev/null
+		echo "# logs kept in $keep"
+	fi
 	rm -rf "$TMP"
 }
 trap cleanup EXIT

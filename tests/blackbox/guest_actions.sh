@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Lifecycle actions and faults with real (initramfs-only) guests: a reboot
+# the guest asks for, on_reboot=destroy, on_crash=preserve, a store restart
+# under a running guest, racing creates, and configs that must start
+# nothing. Complements guest_lifecycle.sh (disks, network, firmware boot).
+. "$(dirname "$0")/../lib.sh"
+A=$AIRLOCK_BIN
+IMG=$TOP/out/images
+export AIRLOCK_RUN_DIR=$TMP/run AIRLOCK_LOG_DIR=$TMP/log
+export AIRLOCK_SUPERVISOR=$AIRLOCK_BUILD/supervisor/airlock-supervisor
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-240}
+
+bash "$TOP/images/build.sh" >"$TMP/images.log" 2>&1 || { fail "guest images build"; done_testing; exit 1; }
+start_store || { fail "store starts"; done_testing; exit 1; }
+
+wait_log() {
+	local n=0
+	for _ in $(seq 1 "$BOOT_TIMEOUT"); do
+		n=$($A log "$1" 2>/dev/null | grep -c "$2")
+		[ "$n" -ge "${3:-1}" ] && return 0
+		sleep 1
+	done
+	echo "# '$2' seen $n times in $1's console log"
+	return 1
+}
+field() { $A list | awk -v n="$1" -v f="$2" '$2 == n { print $f }'; }
+type_on_console() { printf '%s\n' "$2" | timeout 8 $A console "$1" >/dev/null 2>&1; }
+gone() { for _ in $(seq 1 60); do [ -z "$(field "$1" 1)" ] && return 0; sleep 1; done; return 1; }
+
+# mkcfg NAME [extra lines...]: an initramfs-only guest.
+mkcfg() {
+	local name=$1
+	shift
+	{
+		echo "name = \"$name\""
+		echo "memory = 128"
+		echo "kernel = \"$IMG/vmlinuz\""
+		echo "ramdisk = \"$IMG/initrd.img\""
+		echo "cmdline = \"console=ttyS0 root=none quiet\""
+		printf '%s\n' "$@"
+	} >"$TMP/$name.cfg"
+	echo "$TMP/$name.cfg"
+}
+
+# --- configs that must start nothing -------------------------------------------
+cfg=$(mkcfg bad 'memroy = 64')
+check "a typo in a key is an error" bash -c "! $A create $cfg 2>$TMP/typo.err"
+check "  naming file, line and key with a suggestion" grep -q "bad.cfg:6.*memroy.*memory" "$TMP/typo.err"
+cfg=$(mkcfg bad2 'kernel = "/nonexistent/vmlinuz"')
+check "a missing kernel file is an error" bash -c "! $A create $cfg 2>$TMP/missing.err"
+check "  naming the file" grep -q "/nonexistent/vmlinuz" "$TMP/missing.err"
+cfg=$(mkcfg bad3 'vcpus = "two"')
+check "a wrong type is an error" bash -c "! $A create $cfg 2>/dev/null"
+check_eq "nothing was started by bad configs" "" "$($A list | tail -n +2)"
+cfg=$(mkcfg warn1 'viridian = 1' 'vnc = 1')
+check "keys xl knows but airlock does not support only warn (dry run)" bash -c "$A create -n $cfg >/dev/null 2>$TMP/warn.err"
+check "  with a warning" grep -q "warning" "$TMP/warn.err"
+check "airlock info names the accelerator and why" bash -c "$A info | grep -q '^accelerator:'"
+
+# --- racing creates: distinct domids, one winner per name ------------------------
+ca=$(mkcfg ra)
+cb=$(mkcfg rb)
+$A create "$ca" >/dev/null 2>&1 &
+p1=$!
+$A create "$cb" >/dev/null 2>&1 &
+p2=$!
+$A create "$ca" >/dev/null 2>&1 &
+p3=$!
+wait $p1; r1=$?
+wait $p2; r2=$?
+wait $p3; r3=$?
+check_eq "two creates of different names at once both succeed" "0 0" "$r2 $([ $r1 -eq 0 ] || [ $r3 -eq 0 ] && echo 0 || echo 1)"
+check "the same name created twice at once: exactly one wins" test $((r1 == 0 ? 1 : 0)) -ne $((r3 == 0 ? 1 : 0))
+ida=$(field ra 1)
+idb=$(field rb 1)
+check "they got distinct domain ids" test -n "$ida" -a -n "$idb" -a "$ida" != "$idb"
+$A destroy ra >/dev/null
+$A destroy rb >/dev/null
+check_eq "both destroyed" "" "$($A list | tail -n +2)"
+
+# --- a reboot the guest asks for: on_reboot=restart ---------------------------------
+cfg=$(mkcfg g1 'on_reboot = "restart"' 'on_poweroff = "destroy"')
+check "create g1" $A create "$cfg"
+check "g1 ready" wait_log g1 "airlock-guest: ready" 1
+id=$(field g1 1)
+e1=$($A read "/local/domain/$id/airlock/engine-pid")
+type_on_console g1 reboot
+check "a reboot inside the guest restarts it (on_reboot=restart)" wait_log g1 "airlock-guest: ready" 2
+check_eq "same domain id after the reboot" "$id" "$(field g1 1)"
+check "with a fresh engine" test "$($A read "/local/domain/$id/airlock/engine-pid")" != "$e1"
+
+# --- a store restart under a running guest -----------------------------------------
+stop_store TERM
+start_store || fail "store restarts"
+check_eq "after a store restart the guest is still listed as running" "running" "$(field g1 3)"
+type_on_console g1 poweroff
+check "a poweroff inside the guest applies on_poweroff=destroy" gone g1
+check "its records are gone (the supervisor reconnected to the store)" bash -c "! $A read /local/domain/$id/name 2>/dev/null"
+
+# --- on_reboot=destroy ------------------------------------------------------------------
+cfg=$(mkcfg g2 'on_reboot = "destroy"')
+check "create g2" $A create "$cfg"
+check "g2 ready" wait_log g2 "airlock-guest: ready" 1
+type_on_console g2 reboot
+check "a reboot with on_reboot=destroy ends the domain" gone g2
+
+# --- on_crash=preserve ---------------------------------------------------------------------
+cfg=$(mkcfg g3 'on_crash = "preserve"')
+check "create g3" $A create "$cfg"
+check "g3 ready" wait_log g3 "airlock-guest: ready" 1
+id=$(field g3 1)
+type_on_console g3 'echo c > /proc/sysrq-trigger'
+for _ in $(seq 1 30); do [ "$(field g3 3)" = crashed ] && break; sleep 1; done
+check_eq "a panic with on_crash=preserve keeps the domain, state crashed" "crashed" "$(field g3 3)"
+check "its engine is kept (paused) for inspection" kill -0 "$($A read "/local/domain/$id/airlock/engine-pid")"
+check "destroy removes the preserved domain" $A destroy g3
+check_eq "nothing is listed" "" "$($A list | tail -n +2)"
+check "no engine remains" bash -c "! pgrep -f '[g]uest=g3,' >/dev/null"
+
+stop_store
+done_testing
