@@ -32,9 +32,9 @@
  * when due; CONTROL compact works). Replaying the log with
  * persist_load_buffer must give back exactly the live tree, domains and
  * global quotas, without damage or repairs: checked at the end and before
- * each restart. A restart (sel 0xfb; in memory it does nothing) closes
- * every connection and the store and opens it again from its directory,
- * as a daemon restart would.
+ * each restart. A restart (sel 0xfb; in memory, or after two, it does
+ * nothing) closes every connection and the store and opens it again from
+ * its directory, as a daemon restart would.
  */
 #include "store/core.h"
 #include "store/persist.h"
@@ -63,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NSLOTS	     4
 #define MAX_MESSAGES 256
+#define MAX_RESTARTS 2
 #define NTXIDS	     8
 
 struct slot {
@@ -86,6 +87,7 @@ static struct session {
 	unsigned ntx;
 	uint32_t next_req;
 	const char *state_dir; /* NULL: in memory */
+	unsigned restarts;
 } S;
 
 /* FUZZ_TRACE=1 in the environment prints every message: for reading what a
@@ -400,6 +402,19 @@ static bool same_node(const struct node *a, const struct node *b)
 	return true;
 }
 
+/* Collects the existing domain records. The scan of all 65536 slots runs
+ * uninstrumented: it would otherwise dominate an execution. */
+__attribute__((no_sanitize("address", "coverage"))) static unsigned
+domains_present(const struct domains *d, struct domain **out)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i <= XS_DOMID_MAX; i++)
+		if (d->by_id[i])
+			out[n++] = d->by_id[i];
+	return n;
+}
+
 /* Whether a domain record carries state the log must keep. */
 static bool domain_persistent(const struct domain *d)
 {
@@ -409,9 +424,6 @@ static bool domain_persistent(const struct domain *d)
 		q |= d->quota_set[i];
 	return d->introduced || d->target != DOMID_NONE || q;
 }
-
-__attribute__((no_sanitize("address", "coverage"))) static unsigned
-domains_present(const struct domains *d, struct domain **out);
 
 /* The log replays to exactly the live state: every node, the domains'
  * introductions, targets and quota overrides, their usage, the global
@@ -478,8 +490,10 @@ static void check_replay(void)
 /* A daemon restart: connections go, the store reopens from its state. */
 static void restart(void)
 {
-	if (!S.state_dir)
+	/* Each costs milliseconds (loading, compacting): a few per input. */
+	if (!S.state_dir || S.restarts >= MAX_RESTARTS)
 		return;
+	S.restarts++;
 	check_replay();
 	for (unsigned i = 0; i < NSLOTS; i++)
 		slot_close(&S.slots[i]);
@@ -526,19 +540,6 @@ static void one_message(struct input *in)
 		len = (uint32_t)(in->len - in->pos);
 	request(s->c, type, tx_id, in->p + in->pos, len);
 	in->pos += len;
-}
-
-/* Collects the existing domain records. The scan of all 65536 slots runs
- * uninstrumented: it would otherwise dominate an execution. */
-__attribute__((no_sanitize("address", "coverage"))) static unsigned
-domains_present(const struct domains *d, struct domain **out)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i <= XS_DOMID_MAX; i++)
-		if (d->by_id[i])
-			out[n++] = d->by_id[i];
-	return n;
 }
 
 /* Usage the core records against what the tree and connections hold: per
