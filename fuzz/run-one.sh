@@ -2,9 +2,12 @@
 # fuzz/run-one.sh FUZZER SECONDS — runs one libFuzzer target for SECONDS and
 # reports one TAP case.
 #
-# The scratch corpus is out/fuzz/<name>/corpus (kept between runs, so long
-# runs build on short ones); the seeds in fuzz/corpus/<name>/ are read but
-# never written, and the dictionary fuzz/xs.dict is used if present. Crash,
+# Runs of a minute or more use the scratch corpus out/fuzz/<name>/corpus,
+# kept between runs so each long run builds on the last; shorter runs (the
+# 20 s of make check) start from an empty out/fuzz/<name>/short, since
+# replaying a grown corpus alone can take longer than they have. The seeds
+# in fuzz/corpus/<name>/ are read, never written, and the dictionary
+# fuzz/xs.dict is used if present. Crash,
 # leak and timeout inputs land in out/fuzz/<name>/ (-artifact_prefix); the
 # libFuzzer log is out/fuzz/<name>/fuzz.log. Nothing is written into the
 # git tree outside out/ (gitignored).
@@ -39,14 +42,20 @@ case $SECONDS_WANTED in
 	;;
 esac
 FUZZER=$(cd "$(dirname "$FUZZER")" && pwd)/$(basename "$FUZZER")
-mkdir -p "$WORK/corpus"
+if [ "$SECONDS_WANTED" -ge 60 ]; then
+	CORPUS=$WORK/corpus
+else
+	CORPUS=$WORK/short
+	rm -rf "$CORPUS"
+fi
+mkdir -p "$CORPUS"
 # Artifacts of an earlier run would be mistaken for this run's.
 rm -f "$WORK"/crash-* "$WORK"/leak-* "$WORK"/timeout-* "$WORK"/oom-* "$WORK"/slow-unit-*
 
 args=(-max_total_time="$SECONDS_WANTED" -timeout=10 -rss_limit_mb=2048 -max_len=8192
 	-artifact_prefix="$WORK/" -print_final_stats=1)
 [ -f "$DICT" ] && args+=(-dict="$DICT")
-dirs=("$WORK/corpus")
+dirs=("$CORPUS")
 [ -d "$SEEDS" ] && dirs+=("$SEEDS")
 
 # Sanitizer reports end the run (libFuzzer saves the input); keep any
