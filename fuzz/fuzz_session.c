@@ -21,10 +21,15 @@
  * and tx_id and either its type or ERROR with a known error name; exactly
  * one reply per request; watch events carry req_id 0 and two strings.
  * Released domains' connections are closed after the request, as the
- * server does. After the sequence, CONTROL check must answer "OK"; each
- * domain's byte usage must match its nodes and its watch and transaction
- * counts must match the connections'; once every connection is freed those
- * counts must be zero. Everything is freed (LeakSanitizer checks).
+ * server does. Unprivileged node requests are checked against a
+ * restatement of xenstore's permission rule, evaluated before the request
+ * in the view of its transaction: success needs the permission, EACCES its
+ * absence, SET_PERMS keeps the owner; and a watch event may name only a node
+ * (or special path) the watcher can read. After the sequence, CONTROL
+ * check must answer "OK"; each domain's byte usage must match its nodes
+ * and its watch and transaction counts must match the connections'; once
+ * every connection is freed those counts must be zero. Everything is freed
+ * (LeakSanitizer checks).
  *
  * Inputs of odd length run against a store with a state directory (under
  * $TMPDIR, else /dev/shm, else /tmp): the core then logs every commit, domain and quota change, and
@@ -109,6 +114,165 @@ static void trace_msg(const char *dir, const struct conn *c, const struct xs_hdr
 	fprintf(stderr, "%s\"\n", h->len > 200 ? "..." : "");
 }
 
+/* ---- Permission oracle ----
+ *
+ * xenstore's access rule, restated here independently of store.c: dom0 may
+ * do anything; the owner (perms[0]) and the device model of the owner's
+ * domain may do anything; otherwise the first later entry naming the domain
+ * (or the domain it is device model for) decides; otherwise perms[0]'s bits
+ * apply to everyone. */
+static unsigned ref_perm(uint32_t domid, const struct xs_perm *p, uint16_t n)
+{
+	const struct domain *d = S.st->doms.by_id[domid];
+	uint32_t target = d ? d->target : DOMID_NONE;
+
+	if (domid == 0 || p[0].domid == domid || (target != DOMID_NONE && p[0].domid == target))
+		return XS_PERM_BOTH;
+	for (unsigned i = 1; i < n; i++)
+		if (p[i].domid == domid || (target != DOMID_NONE && p[i].domid == target))
+			return p[i].bits;
+	return p[0].bits;
+}
+
+/* The node at `path` as transaction `t` (NULL: none) sees it, read without
+ * recording anything in the transaction. */
+static const struct node *view(const struct txn *t, const char *path)
+{
+	if (t) {
+		struct hmap_entry *e = hmap_find(&t->entries, path);
+		const struct txn_entry *te = e ? hmap_container(e, struct txn_entry, he) : NULL;
+		if (te && te->modified)
+			return te->node;
+	}
+	return tree_get(&S.st->tree, path);
+}
+
+/* What a node request may do, worked out before the core sees it. */
+static struct expect {
+	bool active;
+	uint32_t domid;
+	char path[XS_PATH_BUF];
+	bool exists;
+	unsigned on_node;     /* permission bits on the node, if it exists */
+	unsigned on_ancestor; /* on the nearest existing ancestor */
+	uint32_t owner;
+} E;
+
+static void expect_before(struct conn *c, uint32_t type, uint32_t tx_id, const uint8_t *p,
+			  uint32_t len)
+{
+	const struct txn *t = NULL;
+	const struct node *n;
+	char anc[XS_PATH_BUF];
+
+	E.active = false;
+	switch (type) {
+	case XS_READ:
+	case XS_DIRECTORY:
+	case XS_DIRECTORY_PART:
+	case XS_GET_PERMS:
+	case XS_WRITE:
+	case XS_MKDIR:
+	case XS_RM:
+	case XS_SET_PERMS:
+		break;
+	default:
+		return;
+	}
+	if (!memchr(p, 0, len) || xs_path_canonical((const char *)p, c->domid, false, E.path, NULL))
+		return;
+	if (tx_id) {
+		for (t = c->txns; t && t->id != tx_id; t = t->next)
+			;
+		if (!t)
+			return;
+	}
+	E.active = true;
+	E.domid = c->domid;
+	n = view(t, E.path);
+	E.exists = n != NULL;
+	E.on_node = n ? ref_perm(c->domid, n->perms, n->nperms) : 0;
+	E.owner = n ? node_owner(n) : 0;
+	snprintf(anc, sizeof(anc), "%s", E.path);
+	for (n = NULL; !n && strcmp(anc, "/") != 0;) {
+		anc[xs_path_parent_len(anc)] = '\0'; /* "/a/b" -> "/a", "/a" -> "/" */
+		n = view(t, anc);
+	}
+	E.on_ancestor = n ? ref_perm(c->domid, n->perms, n->nperms) : 0;
+}
+
+/* Checks the reply against what the permissions allowed. */
+static void expect_after(uint32_t type, const uint8_t *p, uint32_t len)
+{
+	bool ok = S.reply_type == type;
+	bool eacces = S.reply_type == XS_ERROR && !strcmp((const char *)S.reply, "EACCES");
+	bool read = E.exists && (E.on_node & XS_PERM_READ);
+	bool write = E.exists && (E.on_node & XS_PERM_WRITE);
+	bool create = !E.exists && (E.on_ancestor & XS_PERM_WRITE);
+	bool allowed;
+
+	if (!E.active)
+		return;
+	E.active = false;
+	switch (type) {
+	case XS_READ:
+	case XS_DIRECTORY:
+	case XS_DIRECTORY_PART:
+	case XS_GET_PERMS:
+		allowed = read;
+		break;
+	case XS_WRITE:
+		allowed = write || create;
+		break;
+	case XS_MKDIR: /* an existing node is left alone: "OK" whatever its permissions */
+		allowed = E.exists || create;
+		break;
+	case XS_RM: /* removing what is not there is "OK" (or ENOENT) */
+		allowed = write || !E.exists;
+		break;
+	default: /* XS_SET_PERMS */
+		allowed = write;
+		break;
+	}
+	CHECK(!ok || allowed, "dom%u: %s %.100s succeeded without permission", E.domid,
+	      xs_type_name(type), E.path);
+	CHECK(!eacces || !allowed, "dom%u: %s %.100s refused EACCES with permission", E.domid,
+	      xs_type_name(type), E.path);
+	if (ok && type == XS_SET_PERMS && E.domid != 0) {
+		const char *perm0 = memchr(p, 0, len) + 1;
+		struct xs_perm np;
+		CHECK(xs_perm_parse(perm0, &np) == 0 && np.domid == E.owner,
+		      "dom%u: SET_PERMS %.100s gave the node from %u to %s", E.domid, E.path,
+		      E.owner, perm0);
+	}
+}
+
+/* A watch event may only tell a domain about a node it can read (the
+ * watch's own first event excepted); removed nodes cannot be checked. */
+static void check_event_perm(const struct conn *c, const char *path)
+{
+	char abs[XS_PATH_BUF + 64];
+	const struct node *n;
+	uint32_t domid = c->domid;
+
+	if (domid == 0 || (S.req_type == XS_WATCH && c == S.cur && S.replies == 1))
+		return;
+	if (path[0] == '@') {
+		const struct special *sp = store_special(S.st, path);
+		CHECK(sp, "event for unknown special path %s", path);
+		CHECK(ref_perm(domid, sp->perms, sp->nperms) & XS_PERM_READ,
+		      "dom%u told of %s without permission", domid, path);
+		return;
+	}
+	if (path[0] != '/')
+		snprintf(abs, sizeof(abs), "/local/domain/%u/%s", domid, path);
+	else
+		snprintf(abs, sizeof(abs), "%s", path);
+	n = tree_get(&S.st->tree, abs);
+	CHECK(!n || (ref_perm(domid, n->perms, n->nperms) & XS_PERM_READ),
+	      "dom%u told of %.100s without read permission", domid, abs);
+}
+
 static bool one_string(const uint8_t *p, uint32_t len)
 {
 	return len > 0 && p[len - 1] == '\0' && memchr(p, 0, len) == p + len - 1;
@@ -127,6 +291,7 @@ static int on_send(struct conn *c, const struct xs_hdr *h, const void *payload)
 		      h->tx_id);
 		CHECK(nul && nul != p && one_string(nul + 1, h->len - (uint32_t)(nul + 1 - p)),
 		      "event payload is not <path>\\0<token>\\0 (%u bytes)", h->len);
+		check_event_perm(c, (const char *)p);
 		return 0;
 	}
 	CHECK(S.cur, "type %u sent outside any request", h->type);
@@ -210,8 +375,10 @@ static void request(struct conn *c, uint32_t type, uint32_t tx_id, const void *p
 	S.tx_id = tx_id;
 	S.replies = 0;
 	trace_msg(">", c, &h, payload);
+	expect_before(c, type, tx_id, payload, len);
 	store_conn_request(c, &h, payload);
 	CHECK(S.replies == 1, "request type %u got %u replies", type, S.replies);
+	expect_after(type, payload, len);
 	S.cur = NULL;
 	free(payload);
 	CHECK(store_sync(S.st) == 0, "store_sync failed");
