@@ -45,6 +45,7 @@ fuzz: build-san
 
 bench: build
 	@bash bench/store.sh $(BUILD)
+bench-boot: build ; @bash bench/boot.sh $(BUILD)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
