@@ -222,10 +222,8 @@ static void expect_after(uint32_t type, const uint8_t *p, uint32_t len)
 		allowed = read;
 		break;
 	case XS_WRITE:
+	case XS_MKDIR: /* of an existing node: a no-op, for writers only */
 		allowed = write || create;
-		break;
-	case XS_MKDIR: /* an existing node is left alone: "OK" whatever its permissions */
-		allowed = E.exists || create;
 		break;
 	case XS_RM: /* removing what is not there is "OK" (or ENOENT) */
 		allowed = write || !E.exists;
