@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "cfg/domcfg.h"
 #include "common/util.h"
+#include "toolstack/ctl_client.h"
 #include "toolstack/domstore.h"
 #include "toolstack/paths.h"
 #include "toolstack/probe.h"
@@ -94,6 +95,9 @@ static int spawn_supervisor(const char *sup, const char *cfg_path, const struct 
 	waitpid(pid, NULL, 0);
 	return pipefd[0];
 }
+
+/* How long the engine may take to answer QMP (TCG, a loaded machine). */
+#define CREATE_TIMEOUT_MS 120000
 
 int cmd_create(const struct cli *cli, int argc, char **argv)
 {
@@ -193,10 +197,11 @@ int cmd_create(const struct cli *cli, int argc, char **argv)
 		domstore_remove(xs, rec.domid);
 		goto out;
 	}
-	n = read_full(fd, line, sizeof(line) - 1);
+	/* One line, "ok N" or "err why"; EOF first means the supervisor died. */
+	n = ctl_read_line(fd, line, sizeof(line), CREATE_TIMEOUT_MS);
 	close(fd);
-	line[n > 0 ? n : 0] = '\0';
-	line[strcspn(line, "\n")] = '\0';
+	if (n < 0)
+		line[0] = '\0';
 	if (strncmp(line, "ok", 2) != 0) {
 		char log_path[512];
 		fprintf(stderr, "airlock: create %s: %s (see %s)\n", cfg->name,

@@ -146,7 +146,10 @@ int engine_argv(const struct eng_spec *s, char ***argv)
 	for (unsigned i = 0; i < s->nnics; i++) {
 		const struct eng_nic *n = &s->nics[i];
 		add(&a, "-netdev");
-		add(&a, "tap,id=net%u,fd=%d", i, n->tap_fd);
+		if (n->tap_fd >= 0)
+			add(&a, "tap,id=net%u,fd=%d", i, n->tap_fd);
+		else
+			add(&a, "stream,id=net%u,addr.type=fd,addr.str=%d", i, n->stream_fd);
 		add(&a, "-device");
 		add(&a, "%s,netdev=net%u,mac=%02x:%02x:%02x:%02x:%02x:%02x",
 		    n->model ? n->model : "virtio-net-pci", i, n->mac[0], n->mac[1], n->mac[2],
@@ -181,7 +184,7 @@ static bool keep_fd(const struct eng_spec *s, int fd, int log_fd)
 	if (fd == log_fd || fd == s->ram_fd || fd == s->qmp_fd || fd == s->serial_fd)
 		return true;
 	for (unsigned i = 0; i < s->nnics; i++)
-		if (fd == s->nics[i].tap_fd)
+		if (fd == s->nics[i].tap_fd || fd == s->nics[i].stream_fd)
 			return true;
 	return false;
 }

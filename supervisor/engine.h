@@ -27,7 +27,8 @@ struct eng_disk {
 };
 
 struct eng_nic {
-	int tap_fd;
+	int tap_fd;    /* a tap, or -1 */
+	int stream_fd; /* else a connected stream socket (passt), or -1 */
 	uint8_t mac[6];
 	const char *model; /* "virtio-net-pci" (default), "e1000" */
 };

@@ -101,3 +101,27 @@ fail:
 	close(fd);
 	return r;
 }
+
+pid_t passt_spawn(int fd, unsigned int uid, int log_fd)
+{
+	char fdnum[16], runas[32];
+	pid_t pid;
+
+	snprintf(fdnum, sizeof(fdnum), "%d", fd);
+	snprintf(runas, sizeof(runas), "%u:%u", uid, uid);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		if (log_fd >= 0)
+			dup2(log_fd, 2);
+		fcntl(fd, F_SETFD, 0);
+		execlp("passt", "passt", "--foreground", "--quiet", "--one-off", "--fd", fdnum,
+		       "--runas", runas, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <net/if.h>
+#include <sys/types.h>
 
 /* Creates the guest's RAM as a memfd named "airlock:<name>", sized up to the
  * next power of two of `bytes` (the stub domain maps it as a PCI BAR, which
@@ -23,6 +24,11 @@ int ram_zero(int fd, uint64_t size);
  * Returns the fd (close-on-exec) or -errno; the tap disappears when the fd
  * (and the engine's copy) is closed. */
 int tap_open(const char *name, const char *bridge);
+
+/* Starts passt (user-mode networking, no privileges needed) serving one
+ * engine over the connected socket `fd`, as uid/gid `uid` (passt also
+ * sandboxes itself), its messages to `log_fd`. Returns its pid or -errno. */
+pid_t passt_spawn(int fd, unsigned int uid, int log_fd);
 
 /* True if a network interface of that name exists. */
 bool netif_exists(const char *name);

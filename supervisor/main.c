@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/util.h"
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* Our children (engine, passt) must not hold the CLI's pipe open. */
+	if (p.ready_fd >= 0)
+		fcntl(p.ready_fd, F_SETFD, FD_CLOEXEC);
 	if (optind != argc - 1 || !p.domid || !p.uuid[0] || !p.run_dir) {
 		fprintf(stderr, "airlock-supervisor: missing arguments (not meant to be run by hand)\n");
 		return 2;

@@ -85,6 +85,7 @@ struct sup {
 	int ram_fd;
 	uint64_t ram_size;
 	int taps[MAX_NICS];
+	pid_t passt[MAX_NICS]; /* per passt vif, restarted with each engine */
 	struct eng_disk disks[DOMCFG_DISKS_MAX];
 	struct eng_nic nics[MAX_NICS];
 	pid_t engine;
@@ -178,6 +179,7 @@ static void engine_child_setup(void *data)
 }
 
 static void on_qmp_event(struct qmp *q, const struct qmp_event *ev, void *data);
+static int start_passt(struct sup *s);
 static void qmp_readable(struct loop_fd *h, int fd, uint32_t events, void *data);
 
 static void log_argv(char **argv)
@@ -227,6 +229,9 @@ static int start_engine(struct sup *s)
 	}
 	spec.qmp_fd = qmp_pair[1];
 	spec.serial_fd = con_pair[1];
+	r = start_passt(s);
+	if (r)
+		goto out;
 	r = engine_argv(&spec, &argv);
 	if (r)
 		goto out;
@@ -567,10 +572,16 @@ static int setup_devices(struct sup *s)
 	for (size_t i = 0; i < c->n_vifs; i++) {
 		const struct cfg_vif *v = &c->vifs[i];
 		char name[IFNAMSIZ];
-		if (v->backend != CFG_VIF_TAP) {
-			log_err("vif %zu: the passt backend is not available yet", i);
-			return -EOPNOTSUPP;
-		}
+		s->nics[i].tap_fd = s->nics[i].stream_fd = -1;
+		if (v->mac_set)
+			memcpy(s->nics[i].mac, v->mac, 6);
+		else
+			make_mac(s, (unsigned)i, s->nics[i].mac);
+		s->nics[i].model = v->model == CFG_VIF_E1000     ? "e1000"
+				   : v->model == CFG_VIF_RTL8139 ? "rtl8139"
+								 : "virtio-net-pci";
+		if (v->backend == CFG_VIF_PASST)
+			continue; /* started with each engine: start_passt() */
 		if (v->vifname)
 			snprintf(name, sizeof(name), "%s", v->vifname);
 		else
@@ -582,13 +593,45 @@ static int setup_devices(struct sup *s)
 			return r;
 		}
 		s->nics[i].tap_fd = s->taps[i];
-		if (v->mac_set)
-			memcpy(s->nics[i].mac, v->mac, 6);
-		else
-			make_mac(s, (unsigned)i, s->nics[i].mac);
-		s->nics[i].model = v->model == CFG_VIF_E1000     ? "e1000"
-				   : v->model == CFG_VIF_RTL8139 ? "rtl8139"
-								 : "virtio-net-pci";
+	}
+	return 0;
+}
+
+static void stop_passt(struct sup *s)
+{
+	for (unsigned i = 0; i < MAX_NICS; i++) {
+		if (s->passt[i] > 0) {
+			kill(s->passt[i], SIGKILL);
+			waitpid(s->passt[i], NULL, 0);
+		}
+		s->passt[i] = 0;
+		if (s->nics[i].stream_fd >= 0)
+			close(s->nics[i].stream_fd);
+		s->nics[i].stream_fd = -1;
+	}
+}
+
+/* A fresh passt per passt vif for the engine about to start: with a
+ * pre-connected socket, one passt serves one engine. */
+static int start_passt(struct sup *s)
+{
+	stop_passt(s);
+	for (size_t i = 0; i < s->cfg->n_vifs; i++) {
+		int sv[2];
+		if (s->cfg->vifs[i].backend != CFG_VIF_PASST)
+			continue;
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+			return -errno;
+		s->passt[i] = passt_spawn(sv[0], paths_uid_base() + s->p->domid, STDERR_FILENO);
+		close(sv[0]);
+		if (s->passt[i] < 0) {
+			int r = s->passt[i];
+			s->passt[i] = 0;
+			close(sv[1]);
+			log_err("vif %zu: cannot start passt: %s", i, err_str(r));
+			return r;
+		}
+		s->nics[i].stream_fd = sv[1];
 	}
 	return 0;
 }
@@ -600,8 +643,10 @@ static int setup(struct sup *s)
 	sigset_t mask;
 	int r;
 
-	for (unsigned i = 0; i < MAX_NICS; i++)
+	for (unsigned i = 0; i < MAX_NICS; i++) {
 		s->taps[i] = -1;
+		s->nics[i].tap_fd = s->nics[i].stream_fd = -1;
+	}
 	s->ram_fd = -1;
 	s->sig_fd = -1;
 	r = loop_new(&s->loop);
@@ -683,6 +728,7 @@ static void teardown(struct sup *s)
 		waitpid(s->engine, NULL, 0);
 	}
 	drop_qmp(s);
+	stop_passt(s);
 	if (s->cg)
 		cgroup_destroy(s->cg);
 	for (unsigned i = 0; i < MAX_NICS; i++)

@@ -117,5 +117,30 @@ check "destroy removes the preserved domain" $A destroy g3
 check_eq "nothing is listed" "" "$($A list | tail -n +2)"
 check "no engine remains" bash -c "! pgrep -f '[g]uest=g3,' >/dev/null"
 
+# --- user-mode networking through passt (no tap, no bridge) ------------------------------
+# passt needs a host route; the namespace gets a veth with an address and a
+# default route, and a web server on its loopback, which passt maps to the
+# guest's gateway address.
+NS=airlock-p$$
+trap 'ip netns del $NS 2>/dev/null; cleanup' EXIT
+ip netns add $NS
+ip netns exec $NS ip link set lo up
+ip netns exec $NS ip link add v0 type veth peer name v1
+ip netns exec $NS ip addr add 10.88.0.1/24 dev v0
+ip netns exec $NS ip link set v0 up
+ip netns exec $NS ip link set v1 up
+ip netns exec $NS ip route add default via 10.88.0.254 dev v0
+mkdir -p "$TMP/www" && echo "hello-through-passt" >"$TMP/www/index.html"
+(cd "$TMP/www" && exec ip netns exec $NS timeout 120 /usr/bin/python3 -m http.server 7777 --bind 127.0.0.1) >/dev/null 2>&1 &
+cfg=$(mkcfg p1 "vif = [ 'type=passt' ]")
+check "create p1 with a passt vif" nsenter --net=/run/netns/$NS $A create "$cfg"
+check "p1 ready" wait_log p1 "airlock-guest: ready" 1
+check "the guest got its address from passt's DHCP" wait_log p1 "eth0 by DHCP: 10.88.0.1/24" 1
+check_eq "passt runs as the domain's uid, not root" "$((640000 + $(field p1 1)))" "$(ps -eo uid=,args= | awk '/[p]asst.*--one-off/ { print $1; exit }')"
+printf 'wget -qO- http://10.88.0.254:7777/index.html\n' | timeout 15 $A console p1 >"$TMP/passt.out" 2>&1
+check "the guest reaches a host service through passt" grep -aq "hello-through-passt" "$TMP/passt.out"
+check "destroy p1" $A destroy p1
+check "passt is gone with the domain" bash -c "! ps -eo args= | grep -q '[p]asst.*--one-off'"
+
 stop_store
 done_testing
