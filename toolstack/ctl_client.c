@@ -10,6 +10,19 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* Waits until fd is readable or `deadline` (ms, now_ms() clock) passes;
+ * timeout_ms < 0 waits forever. 0, -ETIMEDOUT, -EINTR or -errno. */
+static int wait_readable(int fd, int timeout_ms, uint64_t deadline)
+{
+	struct pollfd p = {fd, POLLIN, 0};
+	int wait = timeout_ms < 0 ? -1 : (int)(deadline > now_ms() ? deadline - now_ms() : 0);
+	int r = poll(&p, 1, wait);
+
+	if (r < 0)
+		return -errno;
+	return r == 0 ? -ETIMEDOUT : 0;
+}
+
 int ctl_open(const char *run_dir, const char *cmd)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -43,18 +56,14 @@ int ctl_read_line(int fd, char *line, size_t size, int timeout_ms)
 	/* Byte by byte: the connection may turn into a console stream right
 	 * after the line, and those bytes belong to the caller. */
 	while (len + 1 < size) {
-		struct pollfd p = {fd, POLLIN, 0};
-		int wait = timeout_ms < 0 ? -1 : (int)(deadline > now_ms() ? deadline - now_ms() : 0);
-		int r = poll(&p, 1, wait);
+		int r = wait_readable(fd, timeout_ms, deadline);
 		char c;
 		ssize_t n;
 
-		if (r < 0 && errno == EINTR)
+		if (r == -EINTR)
 			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -ETIMEDOUT;
+		if (r)
+			return r;
 		n = read(fd, &c, 1);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -76,15 +85,11 @@ int ctl_wait_close(int fd, int timeout_ms)
 	uint64_t deadline = now_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
 
 	for (;;) {
-		struct pollfd p = {fd, POLLIN, 0};
-		int wait = timeout_ms < 0 ? -1 : (int)(deadline > now_ms() ? deadline - now_ms() : 0);
-		int r = poll(&p, 1, wait);
-		if (r < 0 && errno == EINTR)
+		int r = wait_readable(fd, timeout_ms, deadline);
+		if (r == -EINTR)
 			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -ETIMEDOUT;
+		if (r)
+			return r;
 		ssize_t n = read(fd, b, sizeof(b));
 		if (n == 0 || (n < 0 && errno == ECONNRESET))
 			return 0;

@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "sys/cgroup.h"
+#include "toolstack/paths.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -301,7 +302,7 @@ static int register_once(struct xs_client *c, const struct dom_new *nw, struct d
 {
 	unsigned *ids, n, domid;
 	uint32_t tx;
-	char p[160], name[DOM_NAME_MAX + 1];
+	char p[160], name[DOM_NAME_MAX + 1], clog[512];
 	pid_t me = getpid();
 	int r = xs_client_txn_start(c, &tx);
 
@@ -363,7 +364,7 @@ static int register_once(struct xs_client *c, const struct dom_new *nw, struct d
 	W("airlock/vcpus", "%u", out->vcpus);
 	W("airlock/memory-mib", "%lu", out->memory_mib);
 	W("airlock/start-time", "%llu", (unsigned long long)out->start_time);
-	W("console/log", "%s/console.log", out->run_dir);
+	W("console/log", "%s", paths_log_file(out->name, ".console.log", clog, sizeof(clog)));
 #undef W
 #define V(rel, ...)                                                                                \
 	do {                                                                                       \

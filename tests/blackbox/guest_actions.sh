@@ -4,26 +4,8 @@
 # under a running guest, racing creates, and configs that must start
 # nothing. Complements guest_lifecycle.sh (disks, network, firmware boot).
 . "$(dirname "$0")/../lib.sh"
-A=$AIRLOCK_BIN
-IMG=$TOP/out/images
-export AIRLOCK_RUN_DIR=$TMP/run AIRLOCK_LOG_DIR=$TMP/log
-export AIRLOCK_SUPERVISOR=$AIRLOCK_BUILD/supervisor/airlock-supervisor
-BOOT_TIMEOUT=${BOOT_TIMEOUT:-240}
+. "$(dirname "$0")/../guest.sh"
 
-bash "$TOP/images/build.sh" >"$TMP/images.log" 2>&1 || { fail "guest images build"; done_testing; exit 1; }
-start_store || { fail "store starts"; done_testing; exit 1; }
-
-wait_log() {
-	local n=0
-	for _ in $(seq 1 "$BOOT_TIMEOUT"); do
-		n=$($A log "$1" 2>/dev/null | grep -c "$2")
-		[ "$n" -ge "${3:-1}" ] && return 0
-		sleep 1
-	done
-	echo "# '$2' seen $n times in $1's console log"
-	return 1
-}
-field() { $A list | awk -v n="$1" -v f="$2" '$2 == n { print $f }'; }
 type_on_console() { printf '%s\n' "$2" | timeout 8 $A console "$1" >/dev/null 2>&1; }
 gone() { for _ in $(seq 1 60); do [ -z "$(field "$1" 1)" ] && return 0; sleep 1; done; return 1; }
 

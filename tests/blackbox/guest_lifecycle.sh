@@ -6,12 +6,7 @@
 # client; no traffic leaves it. After each domain ends the test checks that
 # nothing is left: processes, sockets, taps, RAM files, cgroups, store nodes.
 . "$(dirname "$0")/../lib.sh"
-A=$AIRLOCK_BIN
-IMG=$TOP/out/images
 NS=airlock-t$$
-export AIRLOCK_RUN_DIR=$TMP/run AIRLOCK_LOG_DIR=$TMP/log
-export AIRLOCK_SUPERVISOR=$AIRLOCK_BUILD/supervisor/airlock-supervisor
-BOOT_TIMEOUT=${BOOT_TIMEOUT:-240}
 
 netns_cleanup() { ip netns del "$NS" 2>/dev/null; }
 trap 'netns_cleanup; cleanup' EXIT
@@ -20,33 +15,18 @@ in_ns() { ip netns exec "$NS" "$@"; }
 # give them a private /sys without the cgroup mounts.
 in_net() { nsenter --net=/run/netns/"$NS" "$@"; }
 
-bash "$TOP/images/build.sh" >"$TMP/images.log" 2>&1 || { fail "guest images build"; sed 's/^/# /' "$TMP/images.log" | tail -20; done_testing; exit 1; }
+. "$(dirname "$0")/../guest.sh"
 ok "guest images ready"
-start_store || { fail "store starts"; done_testing; exit 1; }
 ip netns add "$NS"
 in_ns ip link set lo up
 in_ns ip link add br0 type bridge
 in_ns ip addr add 10.77.0.1/24 dev br0
 in_ns ip link set br0 up
 
-# wait_log NAME PATTERN COUNT: waits until PATTERN appears COUNT times in the
-# domain's console log (through `airlock log`).
-wait_log() {
-	local n=0
-	for _ in $(seq 1 "$BOOT_TIMEOUT"); do
-		n=$($A log "$1" 2>/dev/null | grep -c "$2")
-		[ "$n" -ge "${3:-1}" ] && return 0
-		sleep 1
-	done
-	echo "# '$2' seen $n times in $1's console log; last lines:"
-	$A log "$1" 2>/dev/null | tail -15 | sed 's/^/#   /'
-	return 1
-}
-
 gssh() { in_ns ssh -q -i "$TMP/key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 -o BatchMode=yes root@10.77.0.2 "$@"; }
 cp "$IMG/id_ed25519" "$TMP/key" && chmod 600 "$TMP/key"
 
-domid_of() { $A list | awk -v n="$1" '$2 == n { print $1 }'; }
+domid_of() { field "$1" 1; }
 
 # nothing_left NAME DOMID UUID: everything the domain owned is gone.
 nothing_left() {
