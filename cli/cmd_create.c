@@ -126,7 +126,7 @@ int cmd_create(const struct cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "expected one config file");
 	if (!realpath(argv[optind], cfg_path))
 		return cli_error_desc(cli, argv[optind], -errno, "cannot open the config file");
-	r = domcfg_load(cfg_path, &cfg, &diag);
+	r = domcfg_load(argv[optind], &cfg, &diag); /* messages name the file as typed */
 	print_diag(&diag);
 	cfg_diag_free(&diag);
 	if (r) {
