@@ -459,62 +459,32 @@ static void setup(bool persistent)
 	open_store();
 	slot_open(&S.slots[0], 0);
 	d0 = S.slots[0].c;
-	REQ(d0, XS_INTRODUCE,
-	    "5\0"
-	    "0\0"
-	    "0\0");
+	/* clang-format off */
+	REQ(d0, XS_INTRODUCE, "5\0" "0\0" "0\0");
 	expect_ok("INTRODUCE 5");
-	REQ(d0, XS_INTRODUCE,
-	    "6\0"
-	    "0\0"
-	    "0\0");
+	REQ(d0, XS_INTRODUCE, "6\0" "0\0" "0\0");
 	expect_ok("INTRODUCE 6");
-	REQ(d0, XS_SET_TARGET,
-	    "5\0"
-	    "6\0");
+	REQ(d0, XS_SET_TARGET, "5\0" "6\0");
 	expect_ok("SET_TARGET");
 	REQ(d0, XS_MKDIR, "/local/domain/5\0");
-	REQ(d0, XS_SET_PERMS,
-	    "/local/domain/5\0"
-	    "n5\0");
+	REQ(d0, XS_SET_PERMS, "/local/domain/5\0" "n5\0");
 	expect_ok("home 5");
 	REQ(d0, XS_MKDIR, "/local/domain/6\0");
-	REQ(d0, XS_SET_PERMS,
-	    "/local/domain/6\0"
-	    "n6\0");
-	REQ(d0, XS_WRITE,
-	    "/local/domain/6/name\0"
-	    "guest");
-	REQ(d0, XS_WRITE,
-	    "/local/domain/6/device/vif/0/state\0"
-	    "1");
-	REQ(d0, XS_WRITE,
-	    "/vm/6/name\0"
-	    "guest");
-	REQ(d0, XS_SET_PERMS,
-	    "/vm/6\0"
-	    "n0\0"
-	    "r6\0"
-	    "b5\0");
-	REQ(d0, XS_WRITE,
-	    "/tool/airlock/x\0"
-	    "1");
+	REQ(d0, XS_SET_PERMS, "/local/domain/6\0" "n6\0");
+	REQ(d0, XS_WRITE, "/local/domain/6/name\0" "guest");
+	REQ(d0, XS_WRITE, "/local/domain/6/device/vif/0/state\0" "1");
+	REQ(d0, XS_WRITE, "/vm/6/name\0" "guest");
+	REQ(d0, XS_SET_PERMS, "/vm/6\0" "n0\0" "r6\0" "b5\0");
+	REQ(d0, XS_WRITE, "/tool/airlock/x\0" "1");
 	expect_ok("seed nodes");
-	REQ(d0, XS_WATCH,
-	    "/local/domain\0"
-	    "w0\0");
-	REQ(d0, XS_WATCH,
-	    "@releaseDomain\0"
-	    "rel\0");
+	REQ(d0, XS_WATCH, "/local/domain\0" "w0\0");
+	REQ(d0, XS_WATCH, "@releaseDomain\0" "rel\0");
 	slot_open(&S.slots[1], 5);
 	slot_open(&S.slots[2], 6);
 	slot_open(&S.slots[3], 0);
-	REQ(S.slots[1].c, XS_WATCH,
-	    "/local/domain/6\0"
-	    "dm\0");
-	REQ(S.slots[2].c, XS_WATCH,
-	    "device\0"
-	    "own\0");
+	REQ(S.slots[1].c, XS_WATCH, "/local/domain/6\0" "dm\0");
+	REQ(S.slots[2].c, XS_WATCH, "device\0" "own\0");
+	/* clang-format on */
 	expect_ok("seed watches");
 }
 
