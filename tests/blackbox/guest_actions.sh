@@ -16,7 +16,7 @@ mkcfg() {
 	{
 		echo "name = \"$name\""
 		echo "memory = 128"
-		echo "kernel = \"$IMG/vmlinuz\""
+		echo "kernel = \"$IMG/vmlinux\""
 		echo "ramdisk = \"$IMG/initrd.img\""
 		echo "cmdline = \"console=ttyS0 root=none quiet\""
 		printf '%s\n' "$@"

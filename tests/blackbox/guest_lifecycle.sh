@@ -50,7 +50,7 @@ cat >"$TMP/t1.cfg" <<CFG
 name = "t1"
 memory = 256
 vcpus = 1
-kernel = "$IMG/vmlinuz"
+kernel = "$IMG/vmlinux"
 ramdisk = "$IMG/initrd.img"
 cmdline = "console=ttyS0 root=/dev/vda airlock.ip=10.77.0.2/24 quiet"
 disk = [ 'format=raw, vdev=xvda, access=rw, target=$TMP/t1.ext4' ]
