@@ -149,13 +149,15 @@ guest_clock() {
 }
 
 # one_boot I: one create -> ssh -> destroy cycle; appends
-# "I create banner ssh destroy stage1 last" (seconds) to $D/results.
+# "I create banner ssh destroy stage1 last load" (seconds; load: the host's
+# 1-minute load average when the boot started) to $D/results.
 one_boot() {
-	local i=$1 t0 t_create t_ssh t_d0 t_d1 t_banner deadline clock
+	local i=$1 t0 t_create t_ssh t_d0 t_d1 t_banner deadline clock load
 	# A fresh root disk every time: a destroyed guest leaves its journal
 	# to replay, and each boot should do the same work.
 	cp --sparse=always "$IMG/rootfs.ext4" "$D/root.ext4"
 	rm -f "$AIRLOCK_LOG_DIR/$NAME.console.log" "$D/banner.t"
+	load=$(cut -d' ' -f1 /proc/loadavg)
 	t0=$EPOCHREALTIME
 	DOMAIN_UP=1
 	in_net "$AIRLOCK_BIN" create "$D/$NAME.cfg" >"$D/create.out" 2>&1 ||
@@ -190,7 +192,7 @@ one_boot() {
 	t_d1=$EPOCHREALTIME
 	DOMAIN_UP=0
 	[ -z "$("$AIRLOCK_BIN" list | tail -n +2)" ] || fail "boot $i: airlock list is not empty after destroy"
-	echo "$i $(elapsed "$t0" "$t_create") $(elapsed "$t0" "$t_banner") $(elapsed "$t0" "$t_ssh") $(elapsed "$t_d0" "$t_d1") $clock" >>"$D/results"
+	echo "$i $(elapsed "$t0" "$t_create") $(elapsed "$t0" "$t_banner") $(elapsed "$t0" "$t_ssh") $(elapsed "$t_d0" "$t_d1") $clock $load" >>"$D/results"
 }
 
 # --- preflight and setup ----------------------------------------------------
@@ -262,12 +264,12 @@ START=$(date -u '+%Y-%m-%d %H:%M UTC')
 
 # --- the boots ----------------------------------------------------------------
 say "$BOOTS boot(s) under $ACCEL: create -> ssh answers -> destroy"
-say "$(printf '%-5s %9s %9s %9s %9s %11s %11s' boot create banner ssh destroy "guest:init" "guest:rdy")"
+say "$(printf '%-5s %9s %9s %9s %9s %11s %11s %6s' boot create banner ssh destroy "guest:init" "guest:rdy" load)"
 : >"$D/results"
 for i in $(seq 1 "$BOOTS"); do
 	one_boot "$i"
-	read -r n c b s d g1 gl < <(tail -n 1 "$D/results")
-	say "$(printf '%-5s %8ss %8ss %8ss %8ss %10ss %10ss' "$n" "$c" "$b" "$s" "$d" "$g1" "$gl")"
+	read -r n c b s d g1 gl ld < <(tail -n 1 "$D/results")
+	say "$(printf '%-5s %8ss %8ss %8ss %8ss %10ss %10ss %6s' "$n" "$c" "$b" "$s" "$d" "$g1" "$gl" "$ld")"
 	[ "$i" -lt "$BOOTS" ] && sleep 1 # let the host settle between boots
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -293,8 +295,9 @@ say "$(printf '%-24s %7s %7s %7s %7s %7s' "create -> ready banner" "$B_MEAN" "$B
 say "$(printf '%-24s %7s %7s %7s %7s %7s' "airlock create returns" "$C_MEAN" "$C_MED" "$C_MIN" "$C_MAX" "$C_SD")"
 say "$(printf '%-24s %7s %7s %7s %7s %7s' "airlock destroy" "$D_MEAN" "$D_MED" "$D_MIN" "$D_MAX" "$D_SD")"
 say "(seconds from just before create; guest:init and guest:rdy are the guest's"
-say " own clock when its initramfs started and at the banner; load average"
-say " before $LOAD_BEFORE, after $LOAD_AFTER)"
+say " own clock when its initramfs started and at the banner; load: the host's"
+say " 1-minute load average as the boot started; before the run $LOAD_BEFORE,"
+say " after $LOAD_AFTER)"
 say "medians: before the guest's clock starts $GL_MED s, kernel to initramfs $G1_MED s, initramfs and rc to the banner $GR_MED s, banner to ssh $GS_MED s"
 
 if [ "$QUICK" = 1 ]; then
@@ -329,10 +332,10 @@ $ACCEL (mean $S_MEAN s, min $S_MIN s, max $S_MAX s, stddev $S_SD s).
 
 Per boot:
 
-| boot | create returned | ready banner | ssh answers | destroy took | guest clock at initramfs | guest clock at banner |
-|--:|--:|--:|--:|--:|--:|--:|
+| boot | create returned | ready banner | ssh answers | destroy took | guest clock at initramfs | guest clock at banner | host load (1 min) |
+|--:|--:|--:|--:|--:|--:|--:|--:|
 EOF
-	while read -r n c b s d g1 gl; do echo "| $n | $c | $b | $s | $d | $g1 | $gl |"; done <"$D/results"
+	while read -r n c b s d g1 gl ld; do echo "| $n | $c | $b | $s | $d | $g1 | $gl | $ld |"; done <"$D/results"
 	cat <<EOF
 
 Where the time goes (medians over the boots; the guest's clock is its
@@ -352,8 +355,12 @@ uptime as its init prints it on the console, \`airlock-guest: [UPTIMEs]\`):
 - Accelerator (\`airlock info\`): **$ACCEL** — $(info_get reason)
 - Engine: $(info_get qemu)
 - Load average (1/5/15 min) before the run: $LOAD_BEFORE; after: $LOAD_AFTER.
-  The machine is shared with other work (builds, fuzzers); under TCG every
-  busy CPU shows up in the guest's boot time.
+  The machine is shared with other work (builds, fuzzers, other guests):
+  under TCG the guest is one busy host thread, so every CPU another job
+  takes shows up in its boot time — the per-boot table gives the load each
+  boot started under (the benchmark's own engine adds up to about 1 to
+  it once boots follow each other). The spread comes from there, not from airlock:
+  \`airlock create\` and \`destroy\` stay in the tenths of a second.
 - Code: commit $COMMIT of airlock$DIRTY, build \`$(basename "$BUILD")\`
 
 ## Guest
@@ -381,8 +388,9 @@ uptime as its init prints it on the console, \`airlock-guest: [UPTIMEs]\`):
   in the namespace, so no probe waits on ARP's 1 s retry timer. "ssh
   answers" is when \`ssh true\` first exits 0; its resolution is about
   0.2–0.5 s, and \`ssh true\` itself takes 0.1–0.3 s once the guest is
-  up (dropbear makes its host key on the first connection). Then \`airlock destroy\` (timed on its own), a check that
-  \`airlock list\` is empty, and 1 s of rest before the next boot.
+  up (dropbear makes its host key on the first connection). Then
+  \`airlock destroy\` (timed on its own), a check that \`airlock list\` is
+  empty, and 1 s of rest before the next boot.
 - Before the first boot the kernel, initramfs and QEMU binary are read once
   so that boot 1 does not pay for a cold page cache alone.
 - Statistics: mean, median, min, max and the sample standard deviation
