@@ -738,6 +738,8 @@ static void finish(void)
 	check_usage(true);
 	store_close(S.st);
 	S.st = NULL;
+	if (S.state_dir)
+		clear_state(); /* a killed run leaves little behind */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
