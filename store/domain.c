@@ -26,8 +26,10 @@ void domains_init(struct domains *d)
 void domains_destroy(struct domains *d)
 {
 	for (unsigned i = 0; i < ARRAY_SIZE(d->by_id); i++) {
-		free(d->by_id[i]);
-		d->by_id[i] = NULL;
+		if (d->by_id[i]) {
+			free(d->by_id[i]);
+			d->by_id[i] = NULL;
+		}
 	}
 }
 

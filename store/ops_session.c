@@ -33,8 +33,10 @@ int op_watch(struct req *q)
 
 	if (r)
 		return r;
-	if (strlen(path) + strlen(token) + 2 > XS_PAYLOAD_MAX)
-		return -EINVAL; /* its events could not be sent */
+	/* Every event (a path of up to XS_ABS_PATH_MAX under the watch, and
+	 * the token) must fit one message, or it could not be sent. */
+	if (strlen(token) + XS_ABS_PATH_MAX + 2 > XS_PAYLOAD_MAX)
+		return -EINVAL;
 	if (find_watch(q->c, path, token))
 		return -EEXIST;
 	if (!conn_privileged(q->c) &&

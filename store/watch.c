@@ -27,7 +27,7 @@ void watch_send_event(struct conn *c, const struct watch *w, const char *path)
 	}
 	pl = strlen(path);
 	if (pl + tl + 2 > XS_PAYLOAD_MAX)
-		return; /* cannot be expressed; tokens are bounded at WATCH */
+		return; /* cannot happen: WATCH bounds tokens so that every event fits */
 	memcpy(payload, path, pl + 1);
 	memcpy(payload + pl + 1, w->token, tl + 1);
 	h.len = (uint32_t)(pl + tl + 2);

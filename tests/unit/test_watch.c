@@ -1,6 +1,8 @@
 /* test_watch.c — watches: initial events, which changes fire which
  * watches, permissions, transactions, special events and quotas. */
 #include "tap.h"
+
+#include <string.h>
 #include "harness.h"
 
 #include <stdio.h>
@@ -29,6 +31,15 @@ static void test_initial_event(void)
 	CHECK_EQ_STR(t_err(c, XS_WATCH, 0, "/w/", "t"), "EINVAL");
 	CHECK_EQ_STR(t_err(c, XS_WATCH, 0, "@x/y", "t"), "EINVAL");
 	CHECK_EQ_STR(t_events(c), "");
+	/* a token so long that an event on a deep path could not be sent */
+	{
+		char tok[1100];
+		memset(tok, 'k', sizeof(tok) - 1);
+		tok[sizeof(tok) - 1] = '\0';
+		CHECK_EQ_STR(t_err(c, XS_WATCH, 0, "/", tok), "EINVAL");
+		tok[1022] = '\0'; /* 1022 + 3072 + 2 = 4096: every event fits */
+		CHECK(t_err(c, XS_WATCH, 0, "/", tok) == NULL);
+	}
 	t_store_close(st);
 }
 
