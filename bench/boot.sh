@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench/boot.sh BUILD_DIR [--boots N] [--quick] [--no-doc] — the boot benchmark.
+# bench/boot.sh BUILD_DIR [--boots N] [--kernel K] [--quick] [--no-doc] — the
+# boot benchmark.
 #
 # N cycles (default 10) of
 #     airlock create  ->  the guest answers ssh  ->  airlock destroy
@@ -18,6 +19,9 @@
 #
 #   default      N boots, prints the table, rewrites docs/bench-boot.md
 #   --boots N    how many boots
+#   --kernel K   vmlinux (default when the images have it: the uncompressed
+#                kernel, PVH entry) or vmlinuz (the bzImage, decompressed by
+#                the emulated CPU)
 #   --quick      one boot, TAP output ("ok 1 - boot bench ran: X s") for
 #                `make check`; writes no document
 #   --no-doc     print the results only
@@ -30,7 +34,7 @@
 set -euo pipefail
 
 usage() {
-	echo "usage: bench/boot.sh BUILD_DIR [--boots N] [--quick] [--no-doc]" >&2
+	echo "usage: bench/boot.sh BUILD_DIR [--boots N] [--kernel vmlinux|vmlinuz] [--quick] [--no-doc]" >&2
 	exit 2
 }
 [ $# -ge 1 ] || usage
@@ -38,12 +42,14 @@ BUILD=$(cd "$1" && pwd) || usage
 shift
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BOOTS=10
+KERNEL_NAME=""
 QUICK=0
 WRITE_DOC=1
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--boots) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || usage; BOOTS=$2; shift 2 ;;
 	--boots=*) BOOTS=${1#--boots=}; [[ $BOOTS =~ ^[1-9][0-9]*$ ]] || usage; shift ;;
+	--kernel) [[ ${2:-} =~ ^vmlinu[xz]$ ]] || usage; KERNEL_NAME=$2; shift 2 ;;
 	--quick) QUICK=1; BOOTS=1; WRITE_DOC=0; shift ;;
 	--no-doc) WRITE_DOC=0; shift ;;
 	*) usage ;;
@@ -54,6 +60,11 @@ STORE_BIN=$BUILD/store/airlock-store
 AIRLOCK_BIN=$BUILD/cli/airlock
 export AIRLOCK_SUPERVISOR=$BUILD/supervisor/airlock-supervisor
 IMG=$TOP/out/images
+if [ -z "$KERNEL_NAME" ]; then
+	KERNEL_NAME=vmlinux
+	[ -s "$IMG/vmlinux" ] || KERNEL_NAME=vmlinuz
+fi
+KERNEL=$IMG/$KERNEL_NAME
 DOC=${BENCH_DOC:-$TOP/docs/bench-boot.md}
 BOOT_TIMEOUT=${BENCH_BOOT_TIMEOUT:-300}
 NAME=bootbench
@@ -215,6 +226,7 @@ bash "$TOP/images/build.sh" >"$D/images.log" 2>&1 || {
 	fail "images/build.sh failed"
 }
 say "  $(tail -n 1 "$D/images.log")"
+[ -s "$KERNEL" ] || fail "$KERNEL is missing (images/build.sh made none)"
 cp "$IMG/id_ed25519" "$D/key"
 chmod 600 "$D/key"
 
@@ -241,7 +253,7 @@ cat >"$D/$NAME.cfg" <<CFG
 name = "$NAME"
 memory = 256
 vcpus = 1
-kernel = "$IMG/vmlinuz"
+kernel = "$KERNEL"
 ramdisk = "$IMG/initrd.img"
 cmdline = "console=ttyS0 root=/dev/vda airlock.ip=$GUEST_IP/24 quiet"
 disk = [ 'format=raw, vdev=xvda, access=rw, target=$D/root.ext4' ]
@@ -253,7 +265,7 @@ device_model_version = "qemu"
 CFG
 
 # The first boot should not pay for a cold page cache alone.
-cat "$IMG/vmlinuz" "$IMG/initrd.img" "$(command -v qemu-system-x86_64)" >/dev/null 2>&1 || true
+cat "$KERNEL" "$IMG/initrd.img" "$(command -v qemu-system-x86_64)" >/dev/null 2>&1 || true
 
 INFO=$("$AIRLOCK_BIN" info)
 # info_get KEY: the value of one "KEY: value" line of `airlock info`.
@@ -263,7 +275,7 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 START=$(date -u '+%Y-%m-%d %H:%M UTC')
 
 # --- the boots ----------------------------------------------------------------
-say "$BOOTS boot(s) under $ACCEL: create -> ssh answers -> destroy"
+say "$BOOTS boot(s) of $KERNEL_NAME under $ACCEL: create -> ssh answers -> destroy"
 say "$(printf '%-5s %9s %9s %9s %9s %11s %11s %6s' boot create banner ssh destroy "guest:init" "guest:rdy" load)"
 : >"$D/results"
 for i in $(seq 1 "$BOOTS"); do
@@ -301,7 +313,7 @@ say " after $LOAD_AFTER)"
 say "medians: before the guest's clock starts $GL_MED s, kernel to initramfs $G1_MED s, initramfs and rc to the banner $GR_MED s, banner to ssh $GS_MED s"
 
 if [ "$QUICK" = 1 ]; then
-	echo "ok 1 - boot bench ran: $S_MED s (create -> ssh answers, $ACCEL)"
+	echo "ok 1 - boot bench ran: $S_MED s (create -> ssh answers, $KERNEL_NAME, $ACCEL)"
 	exit 0
 fi
 [ "$WRITE_DOC" = 1 ] || exit 0
@@ -320,8 +332,8 @@ Not a timed test: figures are reported, never compared with a threshold.
 
 ## Result
 
-**create → the guest answers ssh: median $S_MED s** over $BOOTS boots under
-$ACCEL (mean $S_MEAN s, min $S_MIN s, max $S_MAX s, stddev $S_SD s).
+**create → the guest answers ssh: median $S_MED s** over $BOOTS boots of
+\`$KERNEL_NAME\` under $ACCEL (mean $S_MEAN s, min $S_MIN s, max $S_MAX s, stddev $S_SD s).
 
 | seconds, from just before \`airlock create\` | mean | median | min | max | stddev |
 |---|--:|--:|--:|--:|--:|
@@ -343,7 +355,7 @@ uptime as its init prints it on the console, \`airlock-guest: [UPTIMEs]\`):
 
 | phase | seconds |
 |---|--:|
-| \`airlock create\` → the guest's clock starts: engine start, SeaBIOS, loading and decompressing the kernel (host time at the banner − guest clock at the banner) | $GL_MED |
+| \`airlock create\` → the guest's clock starts: engine start, firmware, loading (for vmlinuz: decompressing) the kernel (host time at the banner − guest clock at the banner) | $GL_MED |
 | kernel start → initramfs runs (guest clock) | $G1_MED |
 | initramfs (modules, root mount) and rc (network, sshd) → ready banner (guest clock) | $GR_MED |
 | ready banner → \`ssh true\` succeeds (includes the poll interval) | $GS_MED |
@@ -367,7 +379,9 @@ uptime as its init prints it on the console, \`airlock-guest: [UPTIMEs]\`):
 
 - Images (\`out/images/manifest.txt\`): key $(awk -F': *' '/^key:/ { print $2; exit }' "$IMG/manifest.txt"), kernel $(awk -F': *' '/^kernel:/ { print $2; exit }' "$IMG/manifest.txt"),
   linux-image $(mf linux-image-amd64), busybox-static $(mf busybox-static), dropbear-bin $(mf dropbear-bin)
-- Direct kernel boot (\`vmlinuz\` + \`initrd.img\`), root on a fresh sparse copy
+- Direct kernel boot (\`$KERNEL_NAME\` + \`initrd.img\`; \`--kernel vmlinuz\` boots
+  the compressed bzImage instead, whose decompression runs on the emulated
+  CPU before the guest's clock starts), root on a fresh sparse copy
   of \`rootfs.ext4\` (virtio-blk), one virtio-net NIC on a bridge, 256 MiB,
   1 vCPU, placement \`qemu\` (the engine's own devices), cmdline
   \`console=ttyS0 root=/dev/vda airlock.ip=$GUEST_IP/24 quiet\`.
