@@ -30,9 +30,20 @@ domid_of() { field "$1" 1; }
 
 # nothing_left NAME DOMID UUID: everything the domain owned is gone.
 nothing_left() {
-	local name=$1 id=$2 uuid=$3 bad=""
+	local name=$1 id=$2 uuid=$3 bad="" p
+	# A supervisor answers "done" before it exits (a sanitizer build takes
+	# a moment to); a killed one may linger as a zombie nobody reaps.
+	for _ in $(seq 1 50); do
+		p=$(pgrep -f "airlock-supervisor --domid $id ")
+		[ -z "$p" ] && break
+		[ "$(ps -o stat= -p "$p" | cut -c1)" = Z ] && break
+		sleep 0.2
+	done
 	pgrep -f "guest=$name," >/dev/null && bad="$bad engine-process"
-	pgrep -f "airlock-supervisor --domid $id " >/dev/null && bad="$bad supervisor"
+	if [ -n "$p" ] && [ "$(ps -o stat= -p "$p" | cut -c1)" != Z ]; then
+		bad="$bad supervisor"
+		ps -o pid,stat,args -p "$p" | sed 's/^/#   /'
+	fi
 	in_ns ip -o link show | grep -q "vif$id\." && bad="$bad tap"
 	[ -e "$AIRLOCK_RUN_DIR/$id" ] && bad="$bad run-dir"
 	ls -l /proc/[0-9]*/fd 2>/dev/null | grep -q "memfd:airlock:$name " && bad="$bad ram-memfd"
