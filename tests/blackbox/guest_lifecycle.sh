@@ -34,7 +34,7 @@ nothing_left() {
 	# A supervisor answers "done" before it exits (a sanitizer build takes
 	# a moment to); a killed one may linger as a zombie nobody reaps.
 	for _ in $(seq 1 50); do
-		p=$(pgrep -f "airlock-supervisor --domid $id ")
+		p=$(pgrep -f "airlock-supervisor --domid $id " | head -1)
 		[ -z "$p" ] && break
 		[ "$(ps -o stat= -p "$p" | cut -c1)" = Z ] && break
 		sleep 0.2
