@@ -20,16 +20,16 @@
 static int cmd_help(const struct cli *cli, int argc, char **argv);
 
 static const struct verb verbs[] = {
-	{"create", "[-c] [-n] CONFIG\n  -c  attach the console once it runs\n"
-		   "  -n  check the config and print it normalized; start nothing",
+	{"create",
+	 "[-c] [-n] CONFIG\n  -c  attach the console once it runs\n"
+	 "  -n  check the config and print it normalized; start nothing",
 	 "create a domain from an xl.cfg-style config", cmd_create},
 	{"list", "", "list running domains", cmd_list},
 	{"console", "NAME  (Ctrl-] leaves)", "attach to a domain's serial console", cmd_console},
 	{"log", "NAME", "print a domain's console log", cmd_log},
 	{"shutdown", "[-w SECONDS] NAME", "ACPI power-off; wait until it is done (default 120 s)",
 	 cmd_shutdown},
-	{"reboot", "[-w SECONDS] NAME", "clean reboot: power-off, then a fresh engine",
-	 cmd_reboot},
+	{"reboot", "[-w SECONDS] NAME", "clean reboot: power-off, then a fresh engine", cmd_reboot},
 	{"destroy", "[-w SECONDS] NAME", "stop a domain at once and remove everything of it",
 	 cmd_destroy},
 	{"info", "", "show the accelerator (and why), QEMU, cgroups and host resources", cmd_info},

@@ -28,8 +28,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-
-
 static void print_diag(const struct cfg_diag *d)
 {
 	for (size_t i = 0; i < d->n_warnings; i++)
@@ -143,8 +141,10 @@ int cmd_create(const struct cli *cli, int argc, char **argv)
 	}
 	r = CLI_ERR;
 	if (cfg->placement != DOM_PLACEMENT_ENGINE) {
-		fprintf(stderr, "airlock: create: device_model_version \"%s\"%s is not available yet;"
-				" use \"qemu\"\n", domcfg_placement_name(cfg->placement),
+		fprintf(stderr,
+			"airlock: create: device_model_version \"%s\"%s is not available yet;"
+			" use \"qemu\"\n",
+			domcfg_placement_name(cfg->placement),
 			cfg->placement == DOM_PLACEMENT_STUBDOM ? " (stub domain)" : "");
 		goto out;
 	}

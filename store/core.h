@@ -76,7 +76,6 @@ void watch_send_event(struct conn *c, const struct watch *w, const char *path);
 void watch_drop_all(struct conn *c);
 
 /* Sends a reply with `type` and payload. */
-void conn_reply(struct conn *c, const struct xs_hdr *req, uint32_t type, const void *p,
-		size_t len);
+void conn_reply(struct conn *c, const struct xs_hdr *req, uint32_t type, const void *p, size_t len);
 
 #endif

@@ -6,14 +6,17 @@
 #include <string.h>
 
 static const char *const qnames[Q_COUNT] = {
-	[Q_NODES] = "nodes",           [Q_WATCHES] = "watches",
-	[Q_TRANSACTIONS] = "transactions", [Q_NODE_SIZE] = "node-size",
-	[Q_PERMISSIONS] = "permissions", [Q_MEMORY] = "memory",
+	[Q_NODES] = "nodes",
+	[Q_WATCHES] = "watches",
+	[Q_TRANSACTIONS] = "transactions",
+	[Q_NODE_SIZE] = "node-size",
+	[Q_PERMISSIONS] = "permissions",
+	[Q_MEMORY] = "memory",
 	[Q_OUTSTANDING] = "outstanding",
 };
 
 static const unsigned int qdefaults[Q_COUNT] = {
-	[Q_NODES] = 1000,      [Q_WATCHES] = 128, [Q_TRANSACTIONS] = 10,  [Q_NODE_SIZE] = 2048,
+	[Q_NODES] = 1000,    [Q_WATCHES] = 128,	    [Q_TRANSACTIONS] = 10, [Q_NODE_SIZE] = 2048,
 	[Q_PERMISSIONS] = 5, [Q_MEMORY] = 2u << 20, [Q_OUTSTANDING] = 20,
 };
 

@@ -13,13 +13,13 @@
 #include <stdint.h>
 
 enum quota {
-	Q_NODES,        /* nodes owned */
-	Q_WATCHES,      /* watches held */
+	Q_NODES,	/* nodes owned */
+	Q_WATCHES,	/* watches held */
 	Q_TRANSACTIONS, /* transactions open */
-	Q_NODE_SIZE,    /* bytes in one node's value */
-	Q_PERMISSIONS,  /* entries in one node's permission list */
-	Q_MEMORY,       /* bytes of nodes owned */
-	Q_OUTSTANDING,  /* replies queued but not yet read, per connection */
+	Q_NODE_SIZE,	/* bytes in one node's value */
+	Q_PERMISSIONS,	/* entries in one node's permission list */
+	Q_MEMORY,	/* bytes of nodes owned */
+	Q_OUTSTANDING,	/* replies queued but not yet read, per connection */
 	Q_COUNT
 };
 

@@ -23,22 +23,21 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: airlock-store --socket PATH --state DIR [options]\n"
-		"\n"
-		"  -s, --socket PATH        main socket (domain 0, privileged)\n"
-		"  -d, --state DIR          state directory (created if missing)\n"
-		"  -D, --domain-dir DIR     sockets of introduced domains (default PATH.d)\n"
-		"      --sync MODE          process: survive a daemon crash (default)\n"
-		"                           power: also fdatasync before replying\n"
-		"      --quota NAME=VALUE   global quota default (repeatable); names:\n"
-		"                           nodes watches transactions node-size\n"
-		"                           permissions memory outstanding (0 = none)\n"
-		"      --max-conn-buffer N  output queued per connection before it is\n"
-		"                           dropped (default 1M)\n"
-		"  -l, --log-level LEVEL    err, warn, info (default), debug\n"
-		"  -h, --help               this text\n"
-		"      --version            print the version\n");
+	fprintf(f, "usage: airlock-store --socket PATH --state DIR [options]\n"
+		   "\n"
+		   "  -s, --socket PATH        main socket (domain 0, privileged)\n"
+		   "  -d, --state DIR          state directory (created if missing)\n"
+		   "  -D, --domain-dir DIR     sockets of introduced domains (default PATH.d)\n"
+		   "      --sync MODE          process: survive a daemon crash (default)\n"
+		   "                           power: also fdatasync before replying\n"
+		   "      --quota NAME=VALUE   global quota default (repeatable); names:\n"
+		   "                           nodes watches transactions node-size\n"
+		   "                           permissions memory outstanding (0 = none)\n"
+		   "      --max-conn-buffer N  output queued per connection before it is\n"
+		   "                           dropped (default 1M)\n"
+		   "  -l, --log-level LEVEL    err, warn, info (default), debug\n"
+		   "  -h, --help               this text\n"
+		   "      --version            print the version\n");
 }
 
 static void on_signal(struct loop_fd *h, int fd, uint32_t events, void *data)
@@ -84,16 +83,23 @@ int main(int argc, char **argv)
 	log_set_ident("airlock-store");
 	while ((c = getopt_long(argc, argv, "s:d:D:l:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': so.socket_path = optarg; break;
-		case 'd': sto.state_dir = optarg; break;
-		case 'D': so.domain_dir = optarg; break;
+		case 's':
+			so.socket_path = optarg;
+			break;
+		case 'd':
+			sto.state_dir = optarg;
+			break;
+		case 'D':
+			so.domain_dir = optarg;
+			break;
 		case 'S':
 			if (strcmp(optarg, "process") == 0)
 				sto.sync = STORE_SYNC_PROCESS;
 			else if (strcmp(optarg, "power") == 0)
 				sto.sync = STORE_SYNC_POWER;
 			else {
-				fprintf(stderr, "airlock-store: --sync: expected process or power\n");
+				fprintf(stderr,
+					"airlock-store: --sync: expected process or power\n");
 				return 2;
 			}
 			break;
@@ -107,8 +113,10 @@ int main(int argc, char **argv)
 			*eq = '\0';
 			q = quota_from_name(optarg);
 			if (q < 0 || parse_uint(eq + 1, UINT32_MAX, &quotas[nquotas].v)) {
-				fprintf(stderr, "airlock-store: --quota %s=%s: unknown quota or bad value"
-						" (names: %s)\n", optarg, eq + 1, quota_names());
+				fprintf(stderr,
+					"airlock-store: --quota %s=%s: unknown quota or bad value"
+					" (names: %s)\n",
+					optarg, eq + 1, quota_names());
 				return 2;
 			}
 			quotas[nquotas++].q = q;
@@ -126,15 +134,22 @@ int main(int argc, char **argv)
 		case 'l': {
 			enum log_level lvl;
 			if (log_parse_level(optarg, &lvl)) {
-				fprintf(stderr, "airlock-store: --log-level: err, warn, info, debug\n");
+				fprintf(stderr,
+					"airlock-store: --log-level: err, warn, info, debug\n");
 				return 2;
 			}
 			log_set_level(lvl);
 			break;
 		}
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("airlock-store 0.1.0\n"); return 0;
-		default: usage(stderr); return 2;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("airlock-store 0.1.0\n");
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (!so.socket_path || !sto.state_dir || optind != argc) {

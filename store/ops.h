@@ -9,9 +9,9 @@ struct req {
 	struct conn *c;
 	const struct xs_hdr *h;
 	const struct xs_req *r;
-	struct txn *txn;   /* the request's explicit transaction, or NULL */
-	struct buf *reply; /* the reply payload, once op_reply was called */
-	bool has_reply;    /* else the reply is "OK" */
+	struct txn *txn;	       /* the request's explicit transaction, or NULL */
+	struct buf *reply;	       /* the reply payload, once op_reply was called */
+	bool has_reply;		       /* else the reply is "OK" */
 	const struct watch *new_watch; /* WATCH: initial event after the reply */
 };
 

@@ -16,7 +16,7 @@
 
 enum { OP_PUT = 1, OP_DEL = 2, OP_DOMAIN = 3, OP_GQUOTA = 4 };
 
-#define HDR_LEN        16u
+#define HDR_LEN	       16u
 #define REC_HDR_LEN    8u
 #define MAX_RECORD     (64u << 20) /* sanity bound on one record */
 #define MAX_VALUE      (1u << 20)
@@ -101,7 +101,8 @@ static int enc_domain(struct buf *b, const struct domain *dom)
 	    buf_put_u8(b, dom->introduced) || buf_put_u32(b, dom->target) || buf_put_u8(b, n))
 		return -ENOMEM;
 	for (int q = 0; q < Q_COUNT; q++)
-		if (dom->quota_set[q] && (buf_put_u8(b, (uint8_t)q) || buf_put_u32(b, dom->quota[q])))
+		if (dom->quota_set[q] &&
+		    (buf_put_u8(b, (uint8_t)q) || buf_put_u32(b, dom->quota[q])))
 			return -ENOMEM;
 	return 0;
 }
@@ -316,7 +317,8 @@ static unsigned repair(struct tree *t)
 	}
 	while (again) {
 		again = false;
-		for (struct hmap_entry *e = hmap_first(&t->map, &it); e; e = hmap_next(&t->map, &it)) {
+		for (struct hmap_entry *e = hmap_first(&t->map, &it); e;
+		     e = hmap_next(&t->map, &it)) {
 			struct node *n = hmap_container(e, struct node, he);
 			size_t pl = xs_path_parent_len(n->path);
 			if (strcmp(n->path, "/") == 0)
@@ -678,7 +680,8 @@ int persist_open(struct store *st, const char *dir, enum store_sync sync, uint64
 	}
 	if (r == -EPROTONOSUPPORT) {
 		log_err("state log %s: written by a newer airlock-store (format > %u); refusing to "
-			"touch it", p->log_path, PERSIST_VERSION);
+			"touch it",
+			p->log_path, PERSIST_VERSION);
 		goto fail;
 	}
 	if (r)

@@ -30,18 +30,18 @@
 #include <stdint.h>
 
 #define PERSIST_VERSION 1u
-#define PERSIST_MAGIC   "ALSTORE"
+#define PERSIST_MAGIC	"ALSTORE"
 
 struct txn;
 struct persist;
 
 /* What loading found. */
 struct persist_report {
-	uint64_t records;      /* records applied */
-	uint64_t good_bytes;   /* offset where the intact prefix ends */
+	uint64_t records;	/* records applied */
+	uint64_t good_bytes;	/* offset where the intact prefix ends */
 	uint64_t damaged_bytes; /* bytes after it (0: file intact) */
-	const char *damage;    /* why replay stopped (static), or NULL */
-	unsigned int repaired; /* structural fixes applied after replay */
+	const char *damage;	/* why replay stopped (static), or NULL */
+	unsigned int repaired;	/* structural fixes applied after replay */
 };
 
 /* Replays a log image into an empty tree and domain table (tree_init'ed,

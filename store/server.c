@@ -154,7 +154,8 @@ static void sconn_event(struct loop_fd *h, int fd, uint32_t events, void *data)
 	struct sconn *sc = data;
 
 	if (events & EPOLLIN) {
-		ssize_t n = recv(fd, sc->in + sc->in_len, sizeof(sc->in) - sc->in_len, MSG_DONTWAIT);
+		ssize_t n =
+			recv(fd, sc->in + sc->in_len, sizeof(sc->in) - sc->in_len, MSG_DONTWAIT);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 			sc->closing = true;
 			return;
@@ -274,8 +275,8 @@ static int listener_add(struct server *srv, uint32_t domid, const char *path)
 	li->domid = domid;
 	r = listen_at(path, &li->fd);
 	if (r) {
-		log_err("socket %s: %s", path, r == -EADDRINUSE ? "in use by a running daemon"
-								 : err_str(r));
+		log_err("socket %s: %s", path,
+			r == -EADDRINUSE ? "in use by a running daemon" : err_str(r));
 		free(li->path);
 		free(li);
 		return r;

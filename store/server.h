@@ -13,8 +13,8 @@ struct server;
 
 struct server_options {
 	const char *socket_path; /* the main socket */
-	const char *domain_dir;  /* where <domid> sockets go */
-	size_t max_conn_buffer;  /* output bytes queued before a connection is dropped */
+	const char *domain_dir;	 /* where <domid> sockets go */
+	size_t max_conn_buffer;	 /* output bytes queued before a connection is dropped */
 };
 
 /* The host hooks the store calls; their ctx is the server. */

@@ -213,8 +213,7 @@ unsigned int perm_for_conn(const struct conn *c, const struct xs_perm *perms, ui
 	return perms[0].bits;
 }
 
-void conn_reply(struct conn *c, const struct xs_hdr *req, uint32_t type, const void *p,
-		size_t len)
+void conn_reply(struct conn *c, const struct xs_hdr *req, uint32_t type, const void *p, size_t len)
 {
 	struct xs_hdr h = {.type = type, .req_id = req->req_id, .tx_id = req->tx_id};
 

@@ -186,7 +186,8 @@ bool node_remove_child(struct node *n, const char *name)
 		if (strcmp(c, name) == 0) {
 			size_t l = strlen(c) + 1;
 			size_t off = (size_t)(c - n->children);
-			memmove(n->children + off, n->children + off + l, n->children_len - off - l);
+			memmove(n->children + off, n->children + off + l,
+				n->children_len - off - l);
 			n->children_len -= (uint32_t)l;
 			return true;
 		}

@@ -7,19 +7,19 @@
 #include "store/core.h"
 
 enum txn_fire {
-	FIRE_NONE = 0,  /* structural change only (a parent's child list) */
-	FIRE_CHANGE,    /* created, written, permissions changed, removal root */
-	FIRE_EXACT,     /* removed as a descendant: only watches on this path */
+	FIRE_NONE = 0, /* structural change only (a parent's child list) */
+	FIRE_CHANGE,   /* created, written, permissions changed, removal root */
+	FIRE_EXACT,    /* removed as a descendant: only watches on this path */
 };
 
 struct txn_entry {
 	struct hmap_entry he; /* key: path */
 	char *path;
-	uint64_t base_gen;     /* generation when first seen; 0: absent */
-	bool modified;         /* the transaction changes this node */
-	struct node *node;     /* new contents if modified; NULL: removed */
-	struct node *old;      /* after commit: the removed node, for its events */
-	uint8_t fire;          /* enum txn_fire */
+	uint64_t base_gen; /* generation when first seen; 0: absent */
+	bool modified;	   /* the transaction changes this node */
+	struct node *node; /* new contents if modified; NULL: removed */
+	struct node *old;  /* after commit: the removed node, for its events */
+	uint8_t fire;	   /* enum txn_fire */
 	struct txn_entry *next_mod;
 };
 
@@ -27,12 +27,12 @@ struct txn {
 	uint32_t id;
 	struct store *st;
 	struct conn *conn; /* NULL for the store's own changes */
-	uint32_t domid;    /* acting domain: owner of what it creates, quota */
+	uint32_t domid;	   /* acting domain: owner of what it creates, quota */
 	struct hmap entries;
 	unsigned int nentries;
 	struct txn_entry *mods, **mods_tail;
-	int error;         /* sticky allocation failure: commit refuses */
-	struct txn *next;  /* connection's list */
+	int error;	  /* sticky allocation failure: commit refuses */
+	struct txn *next; /* connection's list */
 };
 
 /* Starts a transaction acting as `c`'s domain (dom0 when c is NULL).

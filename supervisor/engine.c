@@ -134,11 +134,13 @@ int engine_argv(const struct eng_spec *s, char ***argv)
 		}
 		add(&a, "-drive");
 		add(&a, "file=%s,format=%s,if=none,id=disk%u%s%s", e, d->format ? d->format : "raw",
-		    i, d->readonly || d->cdrom ? ",readonly=on" : "", d->cdrom ? ",media=cdrom" : "");
+		    i, d->readonly || d->cdrom ? ",readonly=on" : "",
+		    d->cdrom ? ",media=cdrom" : "");
 		free(e);
 		add(&a, "-device");
 		if (d->cdrom)
-			add(&a, "ide-cd,drive=disk%u%s", i, i == 0 && !s->kernel ? ",bootindex=0" : "");
+			add(&a, "ide-cd,drive=disk%u%s", i,
+			    i == 0 && !s->kernel ? ",bootindex=0" : "");
 		else
 			add(&a, "virtio-blk-pci,drive=disk%u%s", i,
 			    i == 0 && !s->kernel ? ",bootindex=0" : "");

@@ -91,7 +91,8 @@ int tap_open(const char *name, const char *bridge)
 			ifr.ifr_ifindex = idx;
 			r = ifreq_ioctl(SIOCBRADDIF, &ifr);
 			if (r)
-				log_err("tap %s: cannot join bridge %s: %s", name, bridge, strerror(-r));
+				log_err("tap %s: cannot join bridge %s: %s", name, bridge,
+					strerror(-r));
 		}
 	}
 	if (r)

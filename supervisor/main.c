@@ -42,10 +42,18 @@ int main(int argc, char **argv)
 			if (parse_uint(optarg, 0x7fef, &p.domid) || p.domid == 0)
 				return 2;
 			break;
-		case 'u': snprintf(p.uuid, sizeof(p.uuid), "%s", optarg); break;
-		case 'a': p.accel = optarg; break;
-		case 'r': p.run_dir = optarg; break;
-		case 'e': p.deny_elevate = true; break;
+		case 'u':
+			snprintf(p.uuid, sizeof(p.uuid), "%s", optarg);
+			break;
+		case 'a':
+			p.accel = optarg;
+			break;
+		case 'r':
+			p.run_dir = optarg;
+			break;
+		case 'e':
+			p.deny_elevate = true;
+			break;
 		case 'f':
 			if (parse_uint(optarg, 1 << 20, &v))
 				return 2;
@@ -67,7 +75,8 @@ int main(int argc, char **argv)
 	if (p.ready_fd >= 0)
 		fcntl(p.ready_fd, F_SETFD, FD_CLOEXEC);
 	if (optind != argc - 1 || !p.domid || !p.uuid[0] || !p.run_dir) {
-		fprintf(stderr, "airlock-supervisor: missing arguments (not meant to be run by hand)\n");
+		fprintf(stderr,
+			"airlock-supervisor: missing arguments (not meant to be run by hand)\n");
 		return 2;
 	}
 	if (domcfg_load(argv[optind], &cfg, &diag)) {

@@ -577,7 +577,7 @@ static int setup_devices(struct sup *s)
 			memcpy(s->nics[i].mac, v->mac, 6);
 		else
 			make_mac(s, (unsigned)i, s->nics[i].mac);
-		s->nics[i].model = v->model == CFG_VIF_E1000     ? "e1000"
+		s->nics[i].model = v->model == CFG_VIF_E1000	 ? "e1000"
 				   : v->model == CFG_VIF_RTL8139 ? "rtl8139"
 								 : "virtio-net-pci";
 		if (v->backend == CFG_VIF_PASST)

@@ -368,7 +368,7 @@ static int register_once(struct xs_client *c, const struct dom_new *nw, struct d
 #undef W
 #define V(rel, ...)                                                                                \
 	do {                                                                                       \
-		snprintf(p, sizeof(p), "/vm/%s/" rel, out->uuid);                                   \
+		snprintf(p, sizeof(p), "/vm/%s/" rel, out->uuid);                                  \
 		if (!r)                                                                            \
 			r = wr(c, tx, p, __VA_ARGS__);                                             \
 	} while (0)

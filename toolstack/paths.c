@@ -47,8 +47,7 @@ char *paths_log_file(const char *name, const char *suffix, char *out, size_t out
 	return out;
 }
 
-int paths_sibling(const char *prog, const char *subdir, const char *env, char *out,
-		  size_t outsz)
+int paths_sibling(const char *prog, const char *subdir, const char *env, char *out, size_t outsz)
 {
 	char self[PATH_MAX];
 	const char *v = getenv(env);

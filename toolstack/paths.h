@@ -28,8 +28,7 @@ char *paths_log_file(const char *name, const char *suffix, char *out, size_t out
  * $AIRLOCK_<UPPER_NAME> if set, else the same directory as /proc/self/exe,
  * else ../<subdir>/<prog> relative to it (the build tree). Returns 0 and the
  * path in out, or -ENOENT. */
-int paths_sibling(const char *prog, const char *subdir, const char *env, char *out,
-		  size_t outsz);
+int paths_sibling(const char *prog, const char *subdir, const char *env, char *out, size_t outsz);
 
 /* mkdir -p with mode. 0 or -errno. */
 int paths_mkdirs(const char *path, mode_t mode);

@@ -67,6 +67,7 @@ bool probe_sandbox_runas(const char *qemu, unsigned int uid, unsigned int timeou
 	close(sv[0]); /* QEMU sees its monitor close; kill it anyway */
 	kill(pid, SIGKILL);
 	waitpid(pid, &ws, 0);
-	log_debug("engine sandbox probe: elevateprivileges=deny with -runas %s", ok ? "works" : "fails");
+	log_debug("engine sandbox probe: elevateprivileges=deny with -runas %s",
+		  ok ? "works" : "fails");
 	return ok;
 }

@@ -19,7 +19,10 @@ struct buf {
 	size_t cap;
 };
 
-#define BUF_INIT {NULL, 0, 0, 0}
+#define BUF_INIT                                                                                   \
+	{                                                                                          \
+		NULL, 0, 0, 0                                                                      \
+	}
 
 /* Number of unconsumed bytes. */
 static inline size_t buf_used(const struct buf *b)

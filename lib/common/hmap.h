@@ -24,7 +24,7 @@ struct hmap {
 	size_t count;
 };
 
-#define hmap_container(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define hmap_container(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* Prepares an empty table with room for about `hint` entries before growing.
  * Returns 0 or -ENOMEM. */

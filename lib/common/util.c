@@ -50,10 +50,20 @@ int parse_size(const char *s, uint64_t *out)
 		return -EINVAL;
 	memcpy(num, s, n + 1);
 	switch (num[n - 1]) {
-	case 'k': case 'K': shift = 10; break;
-	case 'm': case 'M': shift = 20; break;
-	case 'g': case 'G': shift = 30; break;
-	default: break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	default:
+		break;
 	}
 	if (shift)
 		num[--n] = '\0';
@@ -151,13 +161,17 @@ void random_bytes(void *buf, size_t len)
 const char *errno_name(int err)
 {
 	switch (err) {
-#define E(x) case x: return #x;
-	E(EPERM) E(ENOENT) E(EIO) E(E2BIG) E(EBADF) E(EAGAIN) E(ENOMEM) E(EACCES) E(EBUSY)
-	E(EEXIST) E(ENOTDIR) E(EISDIR) E(EINVAL) E(ENOSPC) E(EROFS) E(ERANGE) E(ENOSYS)
-	E(ENOTEMPTY) E(EISCONN) E(EPROTO) E(EMSGSIZE) E(ENOTCONN) E(ECONNRESET) E(EPIPE)
-	E(ETIMEDOUT) E(ENAMETOOLONG) E(EBADMSG) E(ENODATA) E(ECONNREFUSED) E(EOVERFLOW)
+#define E(x)                                                                                       \
+	case x:                                                                                    \
+		return #x;
+		E(EPERM)
+		E(ENOENT) E(EIO) E(E2BIG) E(EBADF) E(EAGAIN) E(ENOMEM) E(EACCES) E(EBUSY) E(EEXIST)
+			E(ENOTDIR) E(EISDIR) E(EINVAL) E(ENOSPC) E(EROFS) E(ERANGE) E(ENOSYS)
+				E(ENOTEMPTY) E(EISCONN) E(EPROTO) E(EMSGSIZE) E(ENOTCONN)
+					E(ECONNRESET) E(EPIPE) E(ETIMEDOUT) E(ENAMETOOLONG)
+						E(EBADMSG) E(ENODATA) E(ECONNREFUSED) E(EOVERFLOW)
 #undef E
-	default: return "E?";
+							default : return "E?";
 	}
 }
 

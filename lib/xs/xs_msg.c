@@ -111,11 +111,20 @@ int xs_perm_parse(const char *s, struct xs_perm *out)
 	uint8_t bits;
 
 	switch (s[0]) {
-	case 'r': bits = XS_PERM_READ; break;
-	case 'w': bits = XS_PERM_WRITE; break;
-	case 'b': bits = XS_PERM_BOTH; break;
-	case 'n': bits = XS_PERM_NONE; break;
-	default: return -EINVAL;
+	case 'r':
+		bits = XS_PERM_READ;
+		break;
+	case 'w':
+		bits = XS_PERM_WRITE;
+		break;
+	case 'b':
+		bits = XS_PERM_BOTH;
+		break;
+	case 'n':
+		bits = XS_PERM_NONE;
+		break;
+	default:
+		return -EINVAL;
 	}
 	if (parse_uint(s + 1, XS_DOMID_MAX, &domid))
 		return -EINVAL;

@@ -29,9 +29,9 @@ void xs_hdr_encode(const struct xs_hdr *h, uint8_t raw[XS_HDR_SIZE]);
  * which the caller keeps alive and NUL-guarded (one extra zero byte). */
 struct xs_req {
 	uint32_t type;
-	unsigned int nargs;        /* NUL-terminated strings */
+	unsigned int nargs; /* NUL-terminated strings */
 	const char *args[XS_ARGS_MAX];
-	const uint8_t *value;      /* WRITE: the bytes after the path */
+	const uint8_t *value; /* WRITE: the bytes after the path */
 	size_t value_len;
 };
 

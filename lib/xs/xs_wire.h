@@ -49,11 +49,11 @@ struct xs_hdr {
 	uint32_t len;
 };
 
-#define XS_HDR_SIZE      16u
-#define XS_PAYLOAD_MAX   4096u
-#define XS_ABS_PATH_MAX  3072u
-#define XS_REL_PATH_MAX  2048u
-#define XS_DOMID_MAX     65535u
+#define XS_HDR_SIZE	16u
+#define XS_PAYLOAD_MAX	4096u
+#define XS_ABS_PATH_MAX 3072u
+#define XS_REL_PATH_MAX 2048u
+#define XS_DOMID_MAX	65535u
 
 /* Permission bits as airlock stores them; on the wire a permission is a
  * letter (r, w, b, n) followed by a decimal domid. */

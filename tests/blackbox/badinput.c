@@ -172,7 +172,8 @@ static void case_malformed_payloads(void)
 	char big[XS_ABS_PATH_MAX + 100];
 
 	report(error_is(fd, XS_READ, "/a", 2, "EINVAL"), "READ without terminator: EINVAL");
-	report(error_is(fd, XS_WRITE, "/abc", 4, "EINVAL"), "WRITE without path terminator: EINVAL");
+	report(error_is(fd, XS_WRITE, "/abc", 4, "EINVAL"),
+	       "WRITE without path terminator: EINVAL");
 	report(error_is(fd, XS_READ, "/a\0/b", 6, "EINVAL"), "READ with two args: EINVAL");
 	report(error_is(fd, XS_WATCH, "/a", 3, "EINVAL"), "WATCH without token: EINVAL");
 	report(error_is(fd, XS_TRANSACTION_END, "X", 2, "ENOENT"),
@@ -190,8 +191,16 @@ static void case_malformed_payloads(void)
 	       "path over 3072 bytes: EINVAL");
 	report(error_is(fd, XS_SET_PERMS, "/\0q5", 5, "EINVAL"), "bad permission letter: EINVAL");
 	report(error_is(fd, XS_SET_PERMS, "/\0r99999", 9, "EINVAL"), "domid out of range: EINVAL");
-	report(error_is(fd, XS_INTRODUCE, "0\0" "0\0" "0", 6, "EINVAL"), "INTRODUCE dom0: EINVAL");
-	report(error_is(fd, XS_DIRECTORY_PART, "/\0" "999999", 9, "EINVAL"),
+	report(error_is(fd, XS_INTRODUCE,
+			"0\0"
+			"0\0"
+			"0",
+			6, "EINVAL"),
+	       "INTRODUCE dom0: EINVAL");
+	report(error_is(fd, XS_DIRECTORY_PART,
+			"/\0"
+			"999999",
+			9, "EINVAL"),
 	       "DIRECTORY_PART offset beyond the list: EINVAL");
 	close(fd);
 	report(daemon_healthy(), "daemon healthy after malformed payloads");

@@ -37,7 +37,7 @@ static int tap_n, tap_failed_tests, tap_cur_failed;
 	do {                                                                                       \
 		const char *tap_a = (a), *tap_b = (b);                                             \
 		if (!tap_a || !tap_b || strcmp(tap_a, tap_b) != 0) {                               \
-			printf("# CHECK failed: %s == %s (\"%s\" != \"%s\") (%s:%d)\n", #a, #b,     \
+			printf("# CHECK failed: %s == %s (\"%s\" != \"%s\") (%s:%d)\n", #a, #b,    \
 			       tap_a ? tap_a : "(null)", tap_b ? tap_b : "(null)", __FILE__,       \
 			       __LINE__);                                                          \
 			tap_cur_failed = 1;                                                        \
