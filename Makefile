@@ -5,13 +5,14 @@
 #   make check   build everything and run every test ("N passed, N failed")
 #   make fuzz    longer fuzz runs (FUZZ_SECONDS per target, default 600)
 #   make bench   store benchmark, full mode (writes docs/bench-store.md figures)
+#   make bench-boot  create -> ssh boot benchmark (writes docs/bench-boot.md)
 
 SHELL := /bin/bash
 BUILD ?= build
 BUILD_SAN ?= build-san
 FUZZ_SECONDS ?= 20
 
-.PHONY: all setup build build-san check demo fuzz bench format clean
+.PHONY: all setup build build-san check demo fuzz bench bench-boot format clean
 
 all: build
 
