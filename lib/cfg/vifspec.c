@@ -8,6 +8,8 @@
  */
 #include "cfg/vifspec.h"
 
+#include "common/util.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -72,24 +74,13 @@ const char *cfg_vif_model_name(enum cfg_vif_model model)
 									      : "?";
 }
 
-static int hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int cfg_mac_parse(const char *s, uint8_t mac[6])
 {
 	uint8_t m[6];
 
 	for (int i = 0; i < 6; i++) {
 		const char *p = s + i * 3;
-		int hi = hexdigit(p[0]), lo = hi < 0 ? -1 : hexdigit(p[1]);
+		int hi = hex_digit(p[0]), lo = hi < 0 ? -1 : hex_digit(p[1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		if (p[2] != (i == 5 ? '\0' : ':'))

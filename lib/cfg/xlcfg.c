@@ -48,6 +48,8 @@
  */
 #include "cfg/xlcfg.h"
 
+#include "common/util.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -213,17 +215,6 @@ static bool is_ident_char(char c)
 	return is_ident_start(c) || (c >= '0' && c <= '9') || c == '.';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Appends one byte to a growing string. Returns false on ENOMEM. */
 static bool str_push(char **s, size_t *len, size_t *cap, char c)
 {
@@ -281,12 +272,12 @@ static int lex_escape(struct parser *ps, const char *bs, char *c)
 		*c = '\v';
 		break;
 	case 'x':
-		if (p + 2 >= ps->end || hexval(p[1]) < 0 || hexval(p[2]) < 0) {
+		if (p + 2 >= ps->end || hex_digit(p[1]) < 0 || hex_digit(p[2]) < 0) {
 			syntax_error(ps, ps->line, col_of(ps, bs),
 				     "'\\x' must be followed by two hex digits");
 			return -EINVAL;
 		}
-		*c = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+		*c = (char)(hex_digit(p[1]) * 16 + hex_digit(p[2]));
 		p += 2;
 		break;
 	default:

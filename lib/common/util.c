@@ -74,6 +74,17 @@ int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

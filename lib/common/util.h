@@ -29,6 +29,9 @@ int parse_uint(const char *s, unsigned int max, unsigned int *out);
  * Returns 0 or -EINVAL / -ERANGE. */
 int parse_size(const char *s, uint64_t *out);
 
+/* Value of a hexadecimal digit (0-9, a-f, A-F), or -1. */
+int hex_digit(char c);
+
 /* Writes all `len` bytes, retrying on EINTR and short writes. Returns 0 or
  * -errno (a prefix may have been written). */
 int write_all(int fd, const void *buf, size_t len);
