@@ -61,7 +61,7 @@ bool netif_exists(const char *name)
 	return ifreq_ioctl(SIOCGIFINDEX, &ifr) == 0;
 }
 
-int tap_open(const char *name, const char *bridge)
+int tap_open(const char *name, const char *bridge, unsigned int mtu)
 {
 	struct ifreq ifr = {0};
 	int fd, r, idx;
@@ -76,6 +76,14 @@ int tap_open(const char *name, const char *bridge)
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		r = -errno;
 		goto fail;
+	}
+	if (mtu) {
+		ifr.ifr_mtu = (int)mtu;
+		r = ifreq_ioctl(SIOCSIFMTU, &ifr);
+		if (r) {
+			log_err("tap %s: mtu %u: %s", name, mtu, strerror(-r));
+			goto fail;
+		}
 	}
 	r = ifreq_ioctl(SIOCGIFFLAGS, &ifr);
 	if (!r) {

@@ -20,10 +20,11 @@ int ram_create(const char *name, uint64_t bytes, uint64_t *size);
 int ram_zero(int fd, uint64_t size);
 
 /* Opens a tap device named `name` (IFNAMSIZ), with a virtio-net header,
- * brings it up and, if `bridge` is set, enslaves it to that bridge.
+ * sets its MTU (0: leave the default), brings it up and, if `bridge` is
+ * set, enslaves it to that bridge.
  * Returns the fd (close-on-exec) or -errno; the tap disappears when the fd
  * (and the engine's copy) is closed. */
-int tap_open(const char *name, const char *bridge);
+int tap_open(const char *name, const char *bridge, unsigned int mtu);
 
 /* Starts passt (user-mode networking, no privileges needed) serving one
  * engine over the connected socket `fd`, as uid/gid `uid` (passt also

@@ -65,7 +65,7 @@ kernel = "$IMG/vmlinux"
 ramdisk = "$IMG/initrd.img"
 cmdline = "console=ttyS0 root=/dev/vda airlock.ip=10.77.0.2/24 quiet"
 disk = [ 'format=raw, vdev=xvda, access=rw, target=$TMP/t1.ext4' ]
-vif = [ 'bridge=br0, mac=00:16:3e:77:00:02' ]
+vif = [ 'bridge=br0, mac=00:16:3e:77:00:02, mtu=1400' ]
 on_poweroff = "destroy"
 on_reboot = "restart"
 on_crash = "destroy"
@@ -89,6 +89,8 @@ check_eq "engine has NoNewPrivs 1" "1" "$(awk '/^NoNewPrivs:/ { print $2 }' "$st
 check_eq "engine has no capabilities" "0000000000000000" "$(awk '/^CapEff:/ { print $2 }' "$st")"
 check_eq "engine is chrooted into an empty directory" "$AIRLOCK_RUN_DIR/$ID/chroot" "$(readlink /proc/$EPID/root)"
 check "engine is in its own cgroup" grep -q "airlock/dom$ID-t1" /proc/$EPID/cgroup
+check_eq "the vif's tap joined br0" "br0" "$(basename "$(in_ns readlink /sys/class/net/vif$ID.0/master)")"
+check_eq "the vif's mtu= is applied to its tap" "1400" "$(in_ns cat /sys/class/net/vif$ID.0/mtu)"
 
 # --- boot, console, ssh ----------------------------------------------------------
 check "t1 boots to its ready banner (direct kernel, ext4 root)" wait_log t1 "airlock-guest: ready" 1
