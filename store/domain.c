@@ -23,12 +23,13 @@ static const unsigned int qdefaults[Q_COUNT] = {
 void domains_init(struct domains *d)
 {
 	memset(d->by_id, 0, sizeof(d->by_id));
+	d->max_id = 0;
 	memcpy(d->global_quota, qdefaults, sizeof(qdefaults));
 }
 
 void domains_destroy(struct domains *d)
 {
-	for (unsigned i = 0; i < ARRAY_SIZE(d->by_id); i++) {
+	for (unsigned i = 0; i <= d->max_id; i++) {
 		if (d->by_id[i]) {
 			free(d->by_id[i]);
 			d->by_id[i] = NULL;
@@ -57,6 +58,8 @@ struct domain *domain_get(struct domains *d, uint32_t domid)
 	dom->target = DOMID_NONE;
 	dom->introduced = domid == 0;
 	d->by_id[domid] = dom;
+	if (domid > d->max_id)
+		d->max_id = domid;
 	return dom;
 }
 

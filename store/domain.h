@@ -37,6 +37,7 @@ struct domain {
 
 struct domains {
 	struct domain *by_id[65536];
+	unsigned int max_id; /* no record above it: loops stop here */
 	unsigned int global_quota[Q_COUNT];
 };
 

@@ -52,7 +52,7 @@ static int check_tree(struct req *q)
 			problems++;
 		}
 	}
-	for (unsigned i = 0; i <= XS_DOMID_MAX; i++) {
+	for (unsigned i = 0; i <= XS_DOMID_MAX; i++) { /* all: the oracle must see strays */
 		const struct domain *d = st->doms.by_id[i];
 		uint64_t have = d ? d->nodes : 0;
 		if (have != counted[i]) {

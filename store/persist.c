@@ -376,7 +376,7 @@ static void recount_usage(struct tree *t, struct domains *d)
 {
 	struct hmap_iter it;
 
-	for (unsigned i = 0; i <= XS_DOMID_MAX; i++) {
+	for (unsigned i = 0; i <= d->max_id; i++) {
 		if (d->by_id[i]) {
 			d->by_id[i]->nodes = 0;
 			d->by_id[i]->bytes = 0;
@@ -584,7 +584,7 @@ int persist_compact(struct persist *p, struct store *st)
 		r = rec_start(&b);
 	for (int q = 0; !r && q < Q_COUNT; q++)
 		r = enc_gquota(&b, (enum quota)q, st->doms.global_quota[q]);
-	for (unsigned i = 0; !r && i <= XS_DOMID_MAX; i++) {
+	for (unsigned i = 0; !r && i <= st->doms.max_id; i++) {
 		const struct domain *dom = st->doms.by_id[i];
 		if (dom && (dom->introduced || dom->target != DOMID_NONE))
 			r = enc_domain(&b, dom);

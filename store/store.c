@@ -106,7 +106,7 @@ void store_close(struct store *st)
 
 int store_restore_domains(struct store *st)
 {
-	for (unsigned i = 1; i <= XS_DOMID_MAX; i++) {
+	for (unsigned i = 1; i <= st->doms.max_id; i++) {
 		struct domain *dom = st->doms.by_id[i];
 		if (dom && dom->introduced && st->host && st->host->introduce) {
 			int r = st->host->introduce(st->host_ctx, i);
