@@ -38,7 +38,8 @@ USER_PKGS=(busybox-static dropbear-bin iperf3 libiperf0 libssl3 libsctp1 libc6
 	libcrypt1 libtomcrypt1 libtommath1 libgmp10 zlib1g)
 KERNEL_META=linux-image-amd64
 # Host packages whose files or behaviour end up in the images.
-HOST_PKGS=(syslinux syslinux-common mtools dosfstools e2fsprogs fdisk kmod cpio gzip openssh-client)
+HOST_PKGS=(syslinux syslinux-common mtools dosfstools e2fsprogs fdisk kmod cpio gzip openssh-client
+	gcc libc6-dev)
 # Kernel modules the guest loads at boot, in order (dependencies are added
 # from modules.dep). crc32c_generic: ext4's checksum (a soft dependency that
 # modules.dep does not list; crc32c-intel needs SSE4.2, which TCG's default
@@ -331,6 +332,11 @@ done < <("$PK/bin/busybox" --list-full)
 for b in /usr/sbin/dropbear /usr/bin/dropbearkey /usr/bin/iperf3; do
 	copy_elf "$b"
 done
+# Our own in-guest tools, built statically from images/tools/ (ioprobe: the
+# benchmarks' disk figures; busybox dd cannot do random reads).
+mkdir -p "$ST/usr/bin"
+gcc -O2 -static -Wall -Wextra -Werror -o "$ST/usr/bin/ioprobe" "$IMAGES_DIR/tools/ioprobe.c" ||
+	die "cannot build images/tools/ioprobe.c"
 # ld.so.cache so the loader does not depend on built-in search paths.
 ldconfig -r "$ST" 2>/dev/null || true
 
