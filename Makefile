@@ -6,13 +6,14 @@
 #   make fuzz    longer fuzz runs (FUZZ_SECONDS per target, default 600)
 #   make bench   store benchmark, full mode (writes docs/bench-store.md figures)
 #   make bench-boot  create -> ssh boot benchmark (writes docs/bench-boot.md)
+#   make bench-disk  in-guest disk figures per placement (writes docs/bench-disk.md)
 
 SHELL := /bin/bash
 BUILD ?= build
 BUILD_SAN ?= build-san
 FUZZ_SECONDS ?= 20
 
-.PHONY: all setup build build-san check demo fuzz bench bench-boot format clean
+.PHONY: all setup build build-san check demo fuzz bench bench-boot bench-disk format clean
 
 all: build
 
@@ -47,6 +48,7 @@ fuzz: build-san
 bench: build
 	@bash bench/store.sh $(BUILD)
 bench-boot: build ; @bash bench/boot.sh $(BUILD)
+bench-disk: build ; @bash bench/disk.sh $(BUILD)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# bench/disk.sh BUILD_DIR [--quick] [--seconds S] [--rounds R]
+#
+# Disk figures from inside a real guest for every device-model placement
+# available, in the same run, interleaved (A B C A B C ...), medians and
+# ratios reported. Today: QEMU's built-in virtio-blk (the engine's own
+# devices, airlock's "qemu" placement), qemu-storage-daemon's vhost-user-blk
+# export, and the host itself on the same file ("native"). airlock-dm joins
+# as a configuration when its placement lands (issue 4).
+#
+# Same terms for all: the guest image and kernel, 1 queue of 256
+# descriptors, the host page cache bypassed (cache.direct=on for QEMU and
+# qemu-storage-daemon, O_DIRECT for native), a preallocated 1 GiB raw
+# scratch file, one request in flight (ioprobe, images/tools/ioprobe.c):
+# sequential read and write in 1 MiB blocks, random 4 KiB reads.
+# Full mode writes docs/bench-disk.md; --quick (one short round) prints TAP.
+set -euo pipefail
+BUILD=${1:?usage: bench/disk.sh BUILD_DIR [--quick] [--seconds S] [--rounds R]}
+shift
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+QUICK=0
+SECS=5
+ROUNDS=3
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) QUICK=1 SECS=2 ROUNDS=1 ;;
+	--seconds) SECS=$2; shift ;;
+	--rounds) ROUNDS=$2; shift ;;
+	*) echo "bench/disk.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+IMG=$TOP/out/images
+W=$(mktemp -d /tmp/airlock-bdisk.XXXXXX)
+NS=airlock-bd$$
+QPID="" SPID=""
+cleanup() {
+	[ -n "$QPID" ] && kill "$QPID" 2>/dev/null
+	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
+	wait 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$W"
+}
+trap cleanup EXIT
+
+bash "$TOP/images/build.sh" >"$W/images.log" 2>&1 || { cat "$W/images.log"; exit 1; }
+cp "$IMG/id_ed25519" "$W/key" && chmod 600 "$W/key"
+# Real blocks: reads of a fallocate()d file never reach the disk.
+dd if=/dev/zero of="$W/disk.raw" bs=4M count=256 oflag=direct status=none
+ip netns add "$NS"
+ip netns exec "$NS" ip link set lo up
+ip netns exec "$NS" ip link add br0 type bridge
+ip netns exec "$NS" ip addr add 10.79.0.1/24 dev br0
+ip netns exec "$NS" ip link set br0 up
+ip netns exec "$NS" ip tuntap add tap0 mode tap
+ip netns exec "$NS" ip link set tap0 master br0 up
+
+gssh() {
+	ip netns exec "$NS" ssh -q -i "$W/key" -o StrictHostKeyChecking=no \
+		-o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o BatchMode=yes \
+		-o ServerAliveInterval=5 root@10.79.0.2 "$@"
+}
+
+# boot CONFIG: starts the engine with CONFIG's disk device, waits for ssh.
+boot() {
+	local disk=() mem=(-m 512)
+	case $1 in
+	qemu)
+		disk=(-blockdev "driver=file,filename=$W/disk.raw,node-name=f0,cache.direct=on,aio=threads"
+			-blockdev "driver=raw,file=f0,node-name=d0,cache.direct=on"
+			-device "virtio-blk-pci,drive=d0,num-queues=1,queue-size=256")
+		;;
+	qsd)
+		qemu-storage-daemon \
+			--blockdev "driver=file,filename=$W/disk.raw,node-name=f0,cache.direct=on,aio=threads" \
+			--blockdev "driver=raw,file=f0,node-name=d0,cache.direct=on" \
+			--export "type=vhost-user-blk,id=e0,node-name=d0,addr.type=unix,addr.path=$W/qsd.sock,writable=on,num-queues=1" \
+			>"$W/qsd.log" 2>&1 &
+		SPID=$!
+		for _ in $(seq 1 50); do [ -S "$W/qsd.sock" ] && break; sleep 0.1; done
+		mem=(-m 512 -object memory-backend-memfd,id=mem,size=512M,share=on -machine pc,memory-backend=mem)
+		disk=(-chardev "socket,id=c0,path=$W/qsd.sock"
+			-device "vhost-user-blk-pci,chardev=c0,num-queues=1,queue-size=256")
+		;;
+	esac
+	ip netns exec "$NS" qemu-system-x86_64 -accel tcg -cpu max -smp 1 "${mem[@]}" \
+		-nodefaults -display none -serial "file:$W/console-$1.log" \
+		-kernel "$IMG/vmlinux" -initrd "$IMG/initrd.img" \
+		-append "console=ttyS0 root=none airlock.ip=10.79.0.2/24 quiet" \
+		"${disk[@]}" -netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
+		-device virtio-net-pci,netdev=n0 >"$W/qemu-$1.log" 2>&1 &
+	QPID=$!
+	for _ in $(seq 1 300); do gssh true 2>/dev/null && return 0; sleep 0.5; done
+	echo "bench/disk.sh: $1: guest did not answer ssh" >&2
+	tail -5 "$W/console-$1.log" >&2
+	return 1
+}
+
+halt() {
+	kill "$QPID" 2>/dev/null; wait "$QPID" 2>/dev/null; QPID=""
+	if [ -n "$SPID" ]; then kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; SPID=""; fi
+}
+
+# run CONFIG ROUND: the three figures, one line each into $W/raw.
+run() {
+	local probe=(ioprobe)
+	if [ "$1" = native ]; then
+		gcc -O2 -o "$W/ioprobe" "$TOP/images/tools/ioprobe.c"
+		for m in seqread seqwrite randread; do
+			echo "config=native round=$2 $("$W/ioprobe" "$m" "$W/disk.raw" "$SECS")" >>"$W/raw"
+		done
+		return
+	fi
+	boot "$1"
+	for m in seqread seqwrite randread; do
+		echo "config=$1 round=$2 $(gssh "${probe[@]}" "$m" /dev/vda "$SECS")" >>"$W/raw"
+	done
+	halt
+}
+
+CONFIGS=(qemu qsd native)
+for r in $(seq 1 "$ROUNDS"); do
+	for c in "${CONFIGS[@]}"; do run "$c" "$r"; done
+done
+
+# Medians per config and mode: MiB/s for sequential, IOPS for random.
+table=$(/usr/bin/python3 - "$W/raw" <<'PY'
+import sys, statistics as st
+rows = [dict(kv.split('=', 1) for kv in l.split()) for l in open(sys.argv[1]) if l.strip()]
+med = {}
+for c in ('qemu', 'qsd', 'native'):
+    for m in ('seqread', 'seqwrite', 'randread'):
+        key = 'iops' if m == 'randread' else 'mib_per_s'
+        v = [float(r[key]) for r in rows if r['config'] == c and r.get('mode') == m]
+        med[c, m] = st.median(v) if v else 0.0
+names = {'qemu': "QEMU's virtio-blk (in-process)", 'qsd': 'qemu-storage-daemon vhost-user-blk', 'native': 'native (host, same file)'}
+print('| configuration | seq read MiB/s | seq write MiB/s | rand read 4K IOPS | vs QEMU (read / write / IOPS) |')
+print('|---|--:|--:|--:|--:|')
+for c in ('qemu', 'qsd', 'native'):
+    q = [med['qemu', m] or 1 for m in ('seqread', 'seqwrite', 'randread')]
+    x = [med[c, m] for m in ('seqread', 'seqwrite', 'randread')]
+    print(f"| {names[c]} | {x[0]:.1f} | {x[1]:.1f} | {x[2]:.0f} | {x[0]/q[0]:.2f}× / {x[1]/q[1]:.2f}× / {x[2]/q[2]:.2f}× |")
+PY
+)
+if [ "$QUICK" = 1 ]; then
+	n=0
+	while read -r line; do
+		n=$((n + 1))
+		echo "ok $n - disk bench ran: $line"
+	done < <(awk '{ print $1, $3, $NF, $(NF-1) }' "$W/raw")
+	echo "1..$n"
+	exit 0
+fi
+echo "$table"
+{
+	echo "# Disk benchmark: placements side by side"
+	echo
+	echo "Measured by \`bench/disk.sh $BUILD\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$TOP" rev-parse --short HEAD)."
+	echo
+	echo "- Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs; kernel $(uname -r)."
+	echo "- Accelerator: TCG (the host probe's choice here; see docs/host.md)."
+	echo "- Guest: airlock's image (out/images, $(awk '/linux-image-[0-9]/ {print $2, $3; exit}' "$IMG/manifest.txt")), 1 vCPU, 512 MiB, booted from vmlinux + initramfs; the scratch disk is /dev/vda."
+	echo "- Same terms: 1 queue of 256 descriptors; host page cache bypassed (cache.direct=on, aio=threads for QEMU and qemu-storage-daemon; O_DIRECT for native); a 1 GiB raw file written in full beforehand; one request in flight (images/tools/ioprobe.c, O_DIRECT in the guest): sequential read and write in 1 MiB blocks, random reads in 4 KiB blocks, $SECS s each."
+	echo "- $ROUNDS rounds, configurations interleaved (A B C A B C …); medians."
+	echo "- airlock-dm is not in the table yet: its placement is issue 4's work. The harness takes it as one more configuration."
+	echo
+	echo "$table"
+	echo
+	echo "Under TCG the guest's own CPU (translated code issuing each request and"
+	echo "handling each interrupt) dominates, so the device models' differences"
+	echo "show mostly in the random-read IOPS; native shows what the disk itself does."
+	echo
+	echo "## Raw runs"
+	echo
+	echo '```'
+	cat "$W/raw"
+	echo '```'
+} >"$TOP/docs/bench-disk.md"
+echo "wrote docs/bench-disk.md"
