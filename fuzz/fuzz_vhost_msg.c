@@ -54,7 +54,7 @@ static int toy_get_config(void *dev, uint32_t off, uint8_t *buf, uint32_t len)
 	return 0;
 }
 
-static const struct vhost_device_ops toy_ops = {
+static const struct vdev_ops toy_ops = {
 	.features = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
 		    (1ull << VIRTIO_RING_F_EVENT_IDX),
 	.num_queues = 2,

@@ -70,7 +70,7 @@ struct vhost_mapping {
 
 struct vhost_conn {
 	int fd;
-	const struct vhost_device_ops *ops;
+	const struct vdev_ops *ops;
 	void *dev;
 	const struct vhost_watch_ops *watch;
 	void *watch_ctx;
@@ -87,7 +87,8 @@ struct vhost_conn {
 
 static uint64_t offered_features(const struct vhost_conn *c)
 {
-	return c->ops->features | (1ull << VHOST_USER_F_PROTOCOL_FEATURES);
+	uint64_t f = c->ops->get_features ? c->ops->get_features(c->dev) : c->ops->features;
+	return f | (1ull << VHOST_USER_F_PROTOCOL_FEATURES);
 }
 
 static uint64_t offered_protocol(const struct vhost_conn *c)
@@ -524,7 +525,7 @@ int vhost_conn_on_readable(struct vhost_conn *c)
 	return rc < 0 ? rc : 0;
 }
 
-int vhost_conn_new(int fd, const struct vhost_device_ops *ops, void *dev,
+int vhost_conn_new(int fd, const struct vdev_ops *ops, void *dev,
 		   const struct vhost_watch_ops *watch, void *watch_ctx, struct vhost_conn **out)
 {
 	struct vhost_conn *c = calloc(1, sizeof(*c));

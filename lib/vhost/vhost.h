@@ -1,7 +1,7 @@
 /* vhost.h — the vhost-user back end: one front-end connection serving one
  * virtio device.
  *
- * The device is a `struct vhost_device_ops` table plus an opaque pointer: it
+ * The device is a `struct vdev_ops` table (virtio/vdev.h) plus an opaque pointer: it
  * states its features, queue count and config space, and is handed a ready
  * `struct vq` whenever the driver kicks one; it never sees sockets, eventfds
  * or memory tables. The event loop is the program's: the connection asks for
@@ -15,27 +15,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "virtio/vdev.h"
 #include "virtio/vq.h"
 
-#define VHOST_MAX_QUEUES 8
-
-struct vhost_device_ops {
-	/* Virtio feature bits offered (device, ring and VERSION_1 bits). */
-	uint64_t features;
-	/* Number of queues the device has (1..VHOST_MAX_QUEUES). */
-	unsigned int num_queues;
-	/* Copies config bytes [offset, offset + len) into buf. Returns 0 or
-	 * -EINVAL when the range is outside the device's config space. NULL
-	 * if the device has no config space. */
-	int (*get_config)(void *dev, uint32_t offset, uint8_t *buf, uint32_t len);
-	/* Writes config bytes; NULL: config writes are refused (-ENOTSUP). */
-	int (*set_config)(void *dev, uint32_t offset, const uint8_t *buf, uint32_t len);
-	/* The driver kicked queue `idx` (or it was just started): pop, serve and
-	 * push requests. The transport signals the driver afterwards. */
-	void (*queue_kick)(void *dev, struct vq *vq, unsigned int idx);
-	/* The front end reset the device (optional). */
-	void (*reset)(void *dev);
-};
+#define VHOST_MAX_QUEUES VDEV_MAX_QUEUES
 
 /* How the connection asks the program's loop to watch an fd for input. */
 struct vhost_watch_ops {
@@ -50,7 +33,7 @@ struct vhost_conn;
 
 /* Creates a connection on the connected stream socket `fd` (taken over: it
  * is closed by vhost_conn_free). Returns 0 or -ENOMEM (fd then not taken). */
-int vhost_conn_new(int fd, const struct vhost_device_ops *ops, void *dev,
+int vhost_conn_new(int fd, const struct vdev_ops *ops, void *dev,
 		   const struct vhost_watch_ops *watch, void *watch_ctx, struct vhost_conn **out);
 
 /* Reads and handles one message. Returns 0, or -errno when the connection

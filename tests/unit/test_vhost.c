@@ -61,7 +61,7 @@ static void sum_reset(void *dev)
 	resets++;
 }
 
-static const struct vhost_device_ops sum_ops = {
+static const struct vdev_ops sum_ops = {
 	.features = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
 		    (1ull << VIRTIO_RING_F_EVENT_IDX),
 	.num_queues = 2,

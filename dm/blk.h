@@ -1,0 +1,29 @@
+/* blk.h — the virtio-blk device (virtio 1.2, section 5.2) on a raw image.
+ *
+ * Transport-free: blk_vdev_ops is a struct vdev_ops that any transport can
+ * serve (airlock-dm serves it over vhost-user).
+ */
+#ifndef AIRLOCK_DM_BLK_H
+#define AIRLOCK_DM_BLK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "virtio/vdev.h"
+
+struct blk_dev;
+
+/* Number of request queues the device offers. */
+#define BLK_NUM_QUEUES 4
+
+/* Opens the raw image at path (read-only if ro). Returns 0 and the device in
+ * *out, or -errno (nothing allocated). */
+int blk_open(const char *path, bool ro, struct blk_dev **out);
+
+/* Closes the image and frees d. NULL is ignored. */
+void blk_close(struct blk_dev *d);
+
+/* The device's ops; pass the blk_dev as its opaque pointer. */
+extern const struct vdev_ops blk_vdev_ops;
+
+#endif
