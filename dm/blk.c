@@ -182,8 +182,13 @@ static void blk_queue_kick(void *dev, struct vq *vq, unsigned int idx)
 {
 	struct blk_dev *d = dev;
 	struct vq_elem *e = &d->elem;
+	/* A guest can keep the ring full forever (even by having requests read
+	 * data over its own avail index): bound one kick's work. What is left
+	 * comes with the driver's next kick, which the ring's event index
+	 * (avail_event = last_avail) asks for. */
+	unsigned int budget = 4 * vq->num;
 
-	while (vq_pop(vq, e) == 1) {
+	while (budget-- > 0 && vq_pop(vq, e) == 1) {
 		if (e->in_len == 0) {
 			vq_mark_broken(vq, "virtio-blk request without a status byte");
 			return;
