@@ -13,6 +13,31 @@ BOOT_TIMEOUT=${BOOT_TIMEOUT:-240}
 check "--print-capabilities names the block type" bash -c "$DM --print-capabilities | grep -q '\"type\": \"block\"'"
 check "no socket: usage error" bash -c "! $DM --blk-file /dev/null 2>/dev/null"
 
+# --fd: a listening socket handed over (as the supervisor will); a garbage
+# message closes that connection, and the next front end is served.
+truncate -s 1M "$TMP/small.img"
+check "--fd: answers GET_FEATURES after a malformed front end" python3 - "$DM" "$TMP/small.img" "$TMP/fd.sock" <<'PY'
+import socket, struct, subprocess, sys, time
+dm, img, path = sys.argv[1:4]
+ls = socket.socket(socket.AF_UNIX); ls.bind(path); ls.listen(4)
+p = subprocess.Popen([dm, '--fd', str(ls.fileno()), '--blk-file', img],
+                     pass_fds=[ls.fileno()], stderr=subprocess.DEVNULL)
+def conn():
+    c = socket.socket(socket.AF_UNIX); c.connect(path); c.settimeout(10); return c
+try:
+    c = conn(); c.sendall(struct.pack('<III', 999, 1, 0))   # unknown request
+    ok1 = c.recv(64) == b''                                 # closed on us
+    c = conn(); c.sendall(struct.pack('<III', 1, 1, 0))     # GET_FEATURES
+    r = c.recv(64)
+    req, flags, size = struct.unpack('<III', r[:12])
+    feats = struct.unpack('<Q', r[12:20])[0]
+    ok2 = req == 1 and flags & 4 and size == 8 and feats & (1 << 32) and feats & (1 << 30)
+    p.terminate(); rc = p.wait(10)
+    sys.exit(0 if ok1 and ok2 and rc == 0 else 1)
+finally:
+    if p.poll() is None: p.kill()
+PY
+
 if ! bash "$TOP/images/build.sh" >"$TMP/images.log" 2>&1; then
 	fail "guest images build"
 	tail -20 "$TMP/images.log" | sed 's/^/# /'
