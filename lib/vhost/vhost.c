@@ -212,9 +212,10 @@ static void reset_all(struct vhost_conn *c)
 {
 	for (unsigned int i = 0; i < VHOST_MAX_QUEUES; i++)
 		ring_clear(&c->rings[i]);
+	/* Protocol features belong to the connection and survive a device
+	 * reset; virtio features are set again before the next start. */
 	c->features = 0;
 	c->features_set = false;
-	c->protocol = 0;
 	if (c->ops->reset)
 		c->ops->reset(c->dev);
 }
