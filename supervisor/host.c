@@ -15,7 +15,7 @@
 
 int ram_create(const char *name, uint64_t bytes, uint64_t *size)
 {
-	char label[64];
+	char label[160];
 	uint64_t sz = 1;
 	int fd;
 

@@ -10,11 +10,11 @@
 #include <net/if.h>
 #include <sys/types.h>
 
-/* Creates the guest's RAM as a memfd named "airlock:<name>", sized up to the
+/* Creates the guest's RAM as a memfd named "airlock:<label>", sized up to the
  * next power of two of `bytes` (the stub domain maps it as a PCI BAR, which
  * must be a power of two). Returns the fd (close-on-exec) or -errno;
  * *size gets the file size. */
-int ram_create(const char *name, uint64_t bytes, uint64_t *size);
+int ram_create(const char *label, uint64_t bytes, uint64_t *size);
 
 /* Zeroes the RAM file (before a reboot's fresh engine). 0 or -errno. */
 int ram_zero(int fd, uint64_t size);

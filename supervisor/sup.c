@@ -687,7 +687,8 @@ static int setup(struct sup *s)
 	r = control_new(s->loop, path, control_cmd, s, &s->ctl);
 	if (r)
 		return r;
-	s->ram_fd = ram_create(c->name, c->memory_mib << 20, &s->ram_size);
+	snprintf(path, sizeof(path), "%s:%s", c->name, s->p->uuid);
+	s->ram_fd = ram_create(path, c->memory_mib << 20, &s->ram_size);
 	if (s->ram_fd < 0) {
 		r = s->ram_fd;
 		log_err("guest RAM (%llu MiB): %s", (unsigned long long)c->memory_mib, err_str(r));
@@ -699,7 +700,9 @@ static int setup(struct sup *s)
 	cgroup_host_detect(NULL, &s->cgh);
 	if (s->cgh.mode != CGROUP_MODE_NONE) {
 		char cgname[96];
-		snprintf(cgname, sizeof(cgname), "dom%u-%s", s->p->domid, c->name);
+		/* By uuid: unique even with several toolstacks (or test runs)
+		 * on one host, so a stale group can be only our own. */
+		snprintf(cgname, sizeof(cgname), "dom%u-%s", s->p->domid, s->p->uuid);
 		struct cgroup *stale;
 		if (cgroup_open(&s->cgh, cgname, &stale) == 0)
 			cgroup_destroy(stale);

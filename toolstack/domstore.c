@@ -216,7 +216,7 @@ void domstore_reap(struct xs_client *c, const struct dom_record *rec)
 	    domstore_proc_start((pid_t)epid) == estart && estart)
 		kill((pid_t)epid, SIGKILL);
 	/* Whatever else ran in its cgroup. */
-	snprintf(name, sizeof(name), "dom%u-%s", rec->domid, rec->name);
+	snprintf(name, sizeof(name), "dom%u-%s", rec->domid, rec->uuid);
 	if (cgroup_host_detect(NULL, &cgh) == 0 && cgh.mode != CGROUP_MODE_NONE &&
 	    cgroup_open(&cgh, name, &cg) == 0)
 		cgroup_destroy(cg);

@@ -34,23 +34,23 @@ nothing_left() {
 	# A supervisor answers "done" before it exits (a sanitizer build takes
 	# a moment to); a killed one may linger as a zombie nobody reaps.
 	for _ in $(seq 1 50); do
-		p=$(pgrep -f "airlock-supervisor --domid $id " | head -1)
+		p=$(pgrep -f "airlock-supervisor --domid $id --uuid $uuid " | head -1)
 		[ -z "$p" ] && break
 		[ "$(ps -o stat= -p "$p" | cut -c1)" = Z ] && break
 		sleep 0.2
 	done
-	pgrep -f "guest=$name," >/dev/null && bad="$bad engine-process"
+	pgrep -f "guest=$name,.* -uuid $uuid " >/dev/null && bad="$bad engine-process"
 	if [ -n "$p" ] && [ "$(ps -o stat= -p "$p" | cut -c1)" != Z ]; then
 		bad="$bad supervisor"
 		ps -o pid,stat,args -p "$p" | sed 's/^/#   /'
 	fi
 	in_ns ip -o link show | grep -q "vif$id\." && bad="$bad tap"
 	[ -e "$AIRLOCK_RUN_DIR/$id" ] && bad="$bad run-dir"
-	ls -l /proc/[0-9]*/fd 2>/dev/null | grep -q "memfd:airlock:$name " && bad="$bad ram-memfd"
+	ls -l /proc/[0-9]*/fd 2>/dev/null | grep -q "memfd:airlock:$name:$uuid " && bad="$bad ram-memfd"
 	$A read "/local/domain/$id/name" >/dev/null 2>&1 && bad="$bad store:/local/domain/$id"
 	[ -n "$uuid" ] && $A read "/vm/$uuid/name" >/dev/null 2>&1 && bad="$bad store:/vm/$uuid"
-	compgen -G "/sys/fs/cgroup/*/airlock/dom$id-$name" >/dev/null && bad="$bad cgroup"
-	compgen -G "/sys/fs/cgroup/*/*/airlock/dom$id-$name" >/dev/null && bad="$bad cgroup"
+	compgen -G "/sys/fs/cgroup/*/airlock/dom$id-$uuid" >/dev/null && bad="$bad cgroup"
+	compgen -G "/sys/fs/cgroup/*/*/*/airlock/dom$id-$uuid" >/dev/null && bad="$bad cgroup"
 	[ -z "$bad" ] || echo "# left behind:$bad"
 	[ -z "$bad" ]
 }
@@ -88,7 +88,7 @@ check_eq "engine is under seccomp (Seccomp 2)" "2" "$(awk '/^Seccomp:/ { print $
 check_eq "engine has NoNewPrivs 1" "1" "$(awk '/^NoNewPrivs:/ { print $2 }' "$st")"
 check_eq "engine has no capabilities" "0000000000000000" "$(awk '/^CapEff:/ { print $2 }' "$st")"
 check_eq "engine is chrooted into an empty directory" "$AIRLOCK_RUN_DIR/$ID/chroot" "$(readlink /proc/$EPID/root)"
-check "engine is in its own cgroup" grep -q "airlock/dom$ID-t1" /proc/$EPID/cgroup
+check "engine is in its own cgroup" grep -q "airlock/dom$ID-$UUID" /proc/$EPID/cgroup
 check_eq "the vif's tap joined br0" "br0" "$(basename "$(in_ns readlink /sys/class/net/vif$ID.0/master)")"
 check_eq "the vif's mtu= is applied to its tap" "1400" "$(in_ns cat /sys/class/net/vif$ID.0/mtu)"
 
