@@ -146,7 +146,8 @@ static int send_req(uint32_t req, uint32_t flags, const void *payload, uint32_t 
 	struct vhost_msg m = {.hdr = {req, VHOST_USER_VERSION | flags, size}};
 	if (size)
 		memcpy(&m.p, payload, size);
-	memcpy(m.fds, fds, nfds * sizeof(int));
+	if (nfds)
+		memcpy(m.fds, fds, nfds * sizeof(int));
 	m.nfds = nfds;
 	CHECK_EQ_INT(vhost_msg_send(fe, &m), 0);
 	return vhost_conn_on_readable(conn);
