@@ -48,6 +48,7 @@ struct store {
 	void *host_ctx;
 	uint32_t next_txid;
 	struct special special[2];
+	struct xs_req req; /* the request being handled (32 KiB: not on the stack) */
 	/* statistics for CONTROL memreport */
 	uint64_t n_requests, n_commits, n_conflicts, n_events;
 };

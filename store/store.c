@@ -292,17 +292,14 @@ static struct txn *find_txn(struct conn *c, uint32_t id)
 
 void store_conn_request(struct conn *c, const struct xs_hdr *h, const uint8_t *payload)
 {
-	struct xs_req *r = malloc(sizeof(*r));
+	/* Requests are handled one at a time: one parse area serves all. */
+	struct xs_req *r = &c->st->req;
 	struct buf reply = BUF_INIT;
 	struct req q = {.c = c, .h = h, .r = r, .reply = &reply};
 	const char *why = NULL;
 	int err;
 
 	c->st->n_requests++;
-	if (!r) {
-		reply_error(c, h, ENOMEM);
-		return;
-	}
 	err = xs_req_parse(h->type, payload, h->len, r, &why);
 	if (!err && h->type < XS_TYPE_COUNT && !handlers[h->type].fn)
 		err = -ENOSYS;
@@ -342,10 +339,8 @@ void store_conn_request(struct conn *c, const struct xs_hdr *h, const uint8_t *p
 	if (q.new_watch)
 		watch_send_event(c, q.new_watch, q.new_watch->path);
 	buf_free(&reply);
-	free(r);
 	return;
 fail:
 	reply_error(c, h, -err);
 	buf_free(&reply);
-	free(r);
 }

@@ -318,7 +318,8 @@ static void stop_engine(struct sup *s)
 
 /* ---- ending ---- */
 
-/* Releases everything the domain owned and leaves the loop. */
+/* Ends the domain: records why and leaves the loop; teardown() releases
+ * everything it owned. */
 static void sup_finish(struct sup *s, const char *what, int status)
 {
 	if (s->finishing)
@@ -326,12 +327,8 @@ static void sup_finish(struct sup *s, const char *what, int status)
 	s->finishing = true;
 	s->status = status;
 	log_info("domain %s: ending (%s)", s->cfg->name, what);
-	if (s->engine > 0) {
-		kill(s->engine, SIGKILL);
-		waitpid(s->engine, NULL, 0);
-		s->engine = 0;
-	}
-	/* Waiters hear "done" only from teardown, once everything is gone. */
+	/* teardown() kills a still-running engine and releases the rest.
+	 * Waiters hear "done" only from teardown, once everything is gone. */
 	snprintf(s->end, sizeof(s->end), "done %s", what);
 	loop_stop(s->loop);
 }
@@ -386,7 +383,7 @@ static void apply(struct sup *s, enum dom_action a, const char *why)
 /* The engine process has exited: decide what that means. */
 static void engine_exited(struct sup *s, int wstatus)
 {
-	enum exit_cause cause = s->cause;
+	enum exit_cause cause;
 
 	s->engine = 0;
 	if (s->kill_timer) {
@@ -453,13 +450,10 @@ static void on_qmp_event(struct qmp *q, const struct qmp_event *ev, void *data)
 		log_warn("engine: the guest panicked");
 		s->cause = CAUSE_PANIC;
 		/* -action panic=pause: the engine waits for our decision. */
-		if (s->cfg->on_crash == DOM_ACTION_PRESERVE) {
+		if (s->cfg->on_crash == DOM_ACTION_PRESERVE)
 			set_state(s, "crashed");
-		} else {
-			s->cause = CAUSE_PANIC;
-			if (s->engine > 0)
-				kill(s->engine, SIGKILL);
-		}
+		else if (s->engine > 0)
+			kill(s->engine, SIGKILL);
 		break;
 	default:
 		break;
