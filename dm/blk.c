@@ -236,8 +236,9 @@ static void put32(uint8_t *p, uint32_t v)
 	memcpy(p, &v, 4);
 }
 
-int blk_open(const char *path, bool ro, struct blk_dev **out)
+int blk_open(const char *path, bool ro, struct loop *loop, struct blk_dev **out)
 {
+	(void)loop;
 	struct blk_dev *d = calloc(1, sizeof(*d));
 	struct stat st;
 	int rc;

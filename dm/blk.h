@@ -16,9 +16,13 @@ struct blk_dev;
 /* Number of request queues the device offers. */
 #define BLK_NUM_QUEUES 4
 
-/* Opens the raw image at path (read-only if ro). Returns 0 and the device in
- * *out, or -errno (nothing allocated). */
-int blk_open(const char *path, bool ro, struct blk_dev **out);
+struct loop;
+
+/* Opens the raw image at path (read-only if ro). `loop` is the program's
+ * event loop, where the device watches what it waits on (NULL: it waits
+ * for nothing and serves each request before queue_kick returns). Returns
+ * 0 and the device in *out, or -errno (nothing allocated). */
+int blk_open(const char *path, bool ro, struct loop *loop, struct blk_dev **out);
 
 /* Closes the image and frees d. NULL is ignored. */
 void blk_close(struct blk_dev *d);

@@ -213,7 +213,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	int rc = blk_open(image, ro, &dm.blk);
+	int rc = blk_open(image, ro, NULL, &dm.blk);
 	if (rc < 0) {
 		log_err("%s: %s", image, strerror(-rc));
 		return 1;

@@ -42,7 +42,7 @@ static struct blk_dev *open_memfd(bool ro, uint8_t **map)
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	struct blk_dev *d = NULL;
-	CHECK(blk_open(path, ro, &d) == 0);
+	CHECK(blk_open(path, ro, NULL, &d) == 0);
 	if (map) {
 		*map = mmap(NULL, DISK, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		CHECK(*map != MAP_FAILED);

@@ -82,6 +82,7 @@ struct vhost_conn {
 	struct vhost_mapping maps[VHOST_USER_MAX_REGIONS];
 	unsigned int nmaps;
 	struct vhost_ring rings[VHOST_MAX_QUEUES];
+	struct vdev_notifier notifier; /* handed to the device per started queue */
 	struct log_ratelimit rl;
 };
 
@@ -112,6 +113,8 @@ static void ring_stop(struct vhost_ring *r)
 {
 	struct vhost_conn *c = r->conn;
 
+	if (r->started && c->ops->queue_stop)
+		c->ops->queue_stop(c->dev, r->idx);
 	if (r->kick_watch)
 		c->watch->unwatch(c->watch_ctx, r->kick_watch);
 	r->kick_watch = NULL;
@@ -143,6 +146,28 @@ static void signal_fd(int fd)
 	}
 }
 
+/* After the device pushed to (or broke) ring r: interrupt the driver if
+ * it wants one, and report a broken queue once on its err eventfd. */
+static void ring_signal(struct vhost_ring *r)
+{
+	if (!r->started)
+		return;
+	if (vq_should_notify(&r->vq))
+		signal_fd(r->call_fd);
+	if (vq_is_broken(&r->vq) && !r->err_signalled) {
+		r->err_signalled = true;
+		signal_fd(r->err_fd);
+	}
+}
+
+static void ring_notify(void *ctx, unsigned int idx)
+{
+	struct vhost_conn *c = ctx;
+
+	if (idx < VHOST_MAX_QUEUES)
+		ring_signal(&c->rings[idx]);
+}
+
 static void ring_serve(struct vhost_ring *r)
 {
 	struct vhost_conn *c = r->conn;
@@ -150,12 +175,7 @@ static void ring_serve(struct vhost_ring *r)
 	if (!r->started || vq_is_broken(&r->vq))
 		return;
 	c->ops->queue_kick(c->dev, &r->vq, r->idx);
-	if (vq_should_notify(&r->vq))
-		signal_fd(r->call_fd);
-	if (vq_is_broken(&r->vq) && !r->err_signalled) {
-		r->err_signalled = true;
-		signal_fd(r->err_fd);
-	}
+	ring_signal(r);
 }
 
 static void on_kick(void *arg)
@@ -196,6 +216,8 @@ static int ring_try_start(struct vhost_ring *r)
 		return -ENOMEM;
 	}
 	r->started = true;
+	if (c->ops->queue_start)
+		c->ops->queue_start(c->dev, &r->vq, r->idx, &c->notifier);
 	ring_serve(r);
 	return 0;
 }
@@ -537,6 +559,7 @@ int vhost_conn_new(int fd, const struct vdev_ops *ops, void *dev,
 	c->dev = dev;
 	c->watch = watch;
 	c->watch_ctx = watch_ctx;
+	c->notifier = (struct vdev_notifier){.notify = ring_notify, .ctx = c};
 	vmem_init(&c->mem);
 	for (unsigned int i = 0; i < VHOST_MAX_QUEUES; i++) {
 		struct vhost_ring *r = &c->rings[i];
@@ -565,10 +588,7 @@ void vhost_conn_free(struct vhost_conn *c)
 
 void vhost_conn_notify(struct vhost_conn *c, unsigned int idx)
 {
-	if (idx >= VHOST_MAX_QUEUES || !c->rings[idx].started)
-		return;
-	if (vq_should_notify(&c->rings[idx].vq))
-		signal_fd(c->rings[idx].call_fd);
+	ring_notify(c, idx);
 }
 
 int vhost_conn_fd(const struct vhost_conn *c)

@@ -16,6 +16,17 @@
 
 #define VDEV_MAX_QUEUES 8
 
+/* What a transport hands a device with each started queue: a way to signal
+ * the driver after requests completed outside queue_kick (io_uring
+ * completions, packets arriving from a tap). */
+struct vdev_notifier {
+	/* Signals the driver of queue idx if it wants an interrupt now (the
+	 * transport asks vq_should_notify) and reports a queue the device
+	 * marked broken. */
+	void (*notify)(void *ctx, unsigned int idx);
+	void *ctx;
+};
+
 struct vdev_ops {
 	/* Virtio feature bits offered (device, ring and VERSION_1 bits). */
 	uint64_t features;
@@ -33,6 +44,18 @@ struct vdev_ops {
 	/* The driver kicked queue `idx` (or it was just started): pop, serve and
 	 * push requests. The transport signals the driver afterwards. */
 	void (*queue_kick)(void *dev, struct vq *vq, unsigned int idx);
+	/* Optional: queue idx is started on `vq` (which stays valid until
+	 * queue_stop). Called before the first queue_kick. A device that
+	 * completes requests asynchronously, or produces them itself (net
+	 * receive), keeps vq and n and calls n->notify after pushing. */
+	void (*queue_start)(void *dev, struct vq *vq, unsigned int idx,
+			    const struct vdev_notifier *n);
+	/* Optional: queue idx is about to stop (GET_VRING_BASE, a new memory
+	 * table, reset, disconnect). The device must finish or abandon every
+	 * request it popped from vq before returning: afterwards the ring's
+	 * last_avail is handed to the front end as the queue's base, and the
+	 * guest memory may be unmapped. */
+	void (*queue_stop)(void *dev, unsigned int idx);
 	/* The front end reset the device (optional). */
 	void (*reset)(void *dev);
 };

@@ -65,7 +65,7 @@ static int run(struct blk_dev *d, uint32_t *used_len)
 static struct blk_dev *open_disk(bool ro)
 {
 	struct blk_dev *d = NULL;
-	CHECK_EQ_INT(blk_open(path, ro, &d), 0);
+	CHECK_EQ_INT(blk_open(path, ro, NULL, &d), 0);
 	memset(guest, 0, GSIZE);
 	avail_idx = 0;
 	CHECK_EQ_INT(vq_setup_gpa(&vq, &mem, NUM, DESC, AVAIL, USED,
