@@ -1,14 +1,20 @@
 /* airlock-dm — airlock's device model: virtio devices served over
- * vhost-user.
+ * vhost-user, one listening socket per device.
  *
  *   airlock-dm --socket-path SOCK --blk-file IMAGE [--read-only]
  *   airlock-dm --fd N --blk-file IMAGE [--read-only]
+ *   airlock-dm --device SPEC [--device SPEC ...]     (see dm/devspec.h)
  *   airlock-dm --print-capabilities
  *
+ * The first two forms serve one disk, like QEMU's vhost-user-blk back end,
+ * so other front ends and tools can drive it. The --device form is what the
+ * supervisor uses: every device of one guest in one process, each on a
+ * listening socket the supervisor made and handed over.
+ *
  * Follows the vhost-user back-end program conventions: stays in the
- * foreground, logs to stderr, exits on SIGTERM/SIGINT. It serves one front
- * end at a time and keeps listening after that front end goes away (QEMU's
- * reconnect=); a second front end while one is connected is refused.
+ * foreground, logs to stderr, exits on SIGTERM/SIGINT. Each device serves
+ * one front end at a time and keeps listening after it goes away (QEMU's
+ * reconnect=).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,138 +23,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/util.h"
-#include "dm/blk.h"
-#include "vhost/vhost.h"
+#include "dm/devices.h"
+#include "dm/devspec.h"
+#include "dm/endpoint.h"
 
-struct dm {
-	struct loop *loop;
-	int listen_fd;
-	struct blk_dev *blk;
-	struct vhost_conn *conn;
-	struct loop_fd *conn_h;
-};
-
-/* ---- the loop behind vhost_watch_ops ---- */
-struct watch {
-	void (*cb)(void *);
-	void *arg;
-	struct loop_fd *h;
-};
-
-static void watch_fired(struct loop_fd *h, int fd, uint32_t events, void *data)
-{
-	struct watch *w = data;
-	w->cb(w->arg);
-}
-
-static void *dm_watch(void *ctx, int fd, void (*cb)(void *), void *arg)
-{
-	struct dm *dm = ctx;
-	struct watch *w = calloc(1, sizeof(*w));
-	if (!w)
-		return NULL;
-	w->cb = cb;
-	w->arg = arg;
-	if (loop_add_fd(dm->loop, fd, EPOLLIN, watch_fired, w, &w->h) < 0) {
-		free(w);
-		return NULL;
-	}
-	return w;
-}
-
-static void dm_unwatch(void *ctx, void *handle)
-{
-	struct watch *w = handle;
-	loop_del_fd(w->h);
-	free(w);
-}
-
-static const struct vhost_watch_ops dm_watch_ops = {dm_watch, dm_unwatch};
-
-/* ---- connections ---- */
-static void drop_conn(struct dm *dm)
-{
-	loop_del_fd(dm->conn_h);
-	vhost_conn_free(dm->conn);
-	dm->conn = NULL;
-	dm->conn_h = NULL;
-}
-
-static void on_conn(struct loop_fd *h, int fd, uint32_t events, void *data)
-{
-	struct dm *dm = data;
-	int rc = vhost_conn_on_readable(dm->conn);
-	if (rc < 0) {
-		log_info("front end %s", rc == -EPIPE ? "disconnected" : "dropped");
-		drop_conn(dm);
-	}
-}
-
-static void on_accept(struct loop_fd *h, int fd, uint32_t events, void *data)
-{
-	struct dm *dm = data;
-	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-	if (c < 0)
-		return;
-	if (dm->conn) {
-		log_warn("a front end is already connected: refusing another");
-		close(c);
-		return;
-	}
-	if (vhost_conn_new(c, &blk_vdev_ops, dm->blk, &dm_watch_ops, dm, &dm->conn) < 0) {
-		close(c);
-		return;
-	}
-	if (loop_add_fd(dm->loop, c, EPOLLIN, on_conn, dm, &dm->conn_h) < 0) {
-		vhost_conn_free(dm->conn);
-		dm->conn = NULL;
-		return;
-	}
-	log_info("front end connected");
-}
-
-static void on_signal(struct loop_fd *h, int fd, uint32_t events, void *data)
-{
-	struct dm *dm = data;
-	struct signalfd_siginfo si;
-	if (read(fd, &si, sizeof(si)) > 0)
-		log_info("signal %u: exiting", si.ssi_signo);
-	loop_stop(dm->loop);
-}
-
-static int listen_on(const char *path)
-{
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(a.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(a.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 4) < 0) {
-		int rc = -errno;
-		close(fd);
-		return rc;
-	}
-	return fd;
-}
+#define MAX_DEVICES 16
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: airlock-dm (--socket-path SOCK | --fd N) --blk-file IMAGE [--read-only]\n"
-		"       airlock-dm --print-capabilities\n");
+		"       airlock-dm --device SPEC [--device SPEC ...]\n"
+		"       airlock-dm --print-capabilities\n"
+		"SPEC:  blk,fd=N|socket=PATH,file=IMAGE[,read-only=on]\n"
+		"       net,fd=N|socket=PATH,tap-fd=N|stream-fd=N[,mac=MAC][,mtu=N]\n");
+}
+
+static void on_signal(struct loop_fd *h, int fd, uint32_t events, void *data)
+{
+	struct loop *loop = data;
+	struct signalfd_siginfo si;
+	if (read(fd, &si, sizeof(si)) > 0)
+		log_info("signal %u: exiting", si.ssi_signo);
+	loop_stop(loop);
 }
 
 int main(int argc, char **argv)
@@ -158,15 +60,20 @@ int main(int argc, char **argv)
 		{"fd", required_argument, NULL, 'f'},
 		{"blk-file", required_argument, NULL, 'b'},
 		{"read-only", no_argument, NULL, 'r'},
+		{"device", required_argument, NULL, 'd'},
 		{"print-capabilities", no_argument, NULL, 'c'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	struct dm_devspec specs[MAX_DEVICES];
+	struct dm_device *devs[MAX_DEVICES] = {0};
+	unsigned int nspecs = 0, ndevs = 0;
 	const char *sock = NULL, *image = NULL;
-	int fd = -1, o;
+	int fd = -1, o, rc = 1;
 	bool ro = false;
-	struct dm dm = {.listen_fd = -1};
+	char err[256];
+	struct loop *loop = NULL;
 
 	log_set_ident("airlock-dm");
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -179,7 +86,7 @@ int main(int argc, char **argv)
 		case 'f':
 			if (parse_uint(optarg, 1u << 20, &v) < 0) {
 				usage(stderr);
-				return 1;
+				goto out;
 			}
 			fd = (int)v;
 			break;
@@ -189,62 +96,87 @@ int main(int argc, char **argv)
 		case 'r':
 			ro = true;
 			break;
+		case 'd':
+			if (nspecs == MAX_DEVICES) {
+				log_err("at most %d devices", MAX_DEVICES);
+				goto out;
+			}
+			if (dm_devspec_parse(optarg, &specs[nspecs], err, sizeof(err)) < 0) {
+				log_err("--device %s", err);
+				goto out;
+			}
+			nspecs++;
+			break;
 		case 'l':
 			if (log_parse_level(optarg, &lvl) < 0) {
 				usage(stderr);
-				return 1;
+				goto out;
 			}
 			log_set_level(lvl);
 			break;
 		case 'c':
+			/* The vhost-user back-end convention describes one
+			 * type; the one-disk form is the conventional one. */
 			printf("{\n  \"type\": \"block\",\n  \"features\": [\n"
 			       "    \"blk-file\",\n    \"read-only\"\n  ]\n}\n");
-			return 0;
+			rc = 0;
+			goto out;
 		case 'h':
 			usage(stdout);
-			return 0;
+			rc = 0;
+			goto out;
 		default:
 			usage(stderr);
-			return 1;
+			goto out;
 		}
 	}
-	if (!image || (!sock) == (fd < 0) || optind != argc) {
+	if (optind != argc || (nspecs > 0 && (sock || fd >= 0 || image || ro))) {
 		usage(stderr);
-		return 1;
+		goto out;
+	}
+	if (nspecs == 0) {
+		if (!image || (!sock) == (fd < 0)) {
+			usage(stderr);
+			goto out;
+		}
+		specs[0] = (struct dm_devspec){
+			.kind = DM_KIND_BLK,
+			.listen_fd = fd,
+			.socket_path = sock ? strdup(sock) : NULL,
+			.file = strdup(image),
+			.read_only = ro,
+			.tap_fd = -1,
+			.stream_fd = -1,
+		};
+		nspecs = 1;
+		if (!specs[0].file || (sock && !specs[0].socket_path)) {
+			log_err("out of memory");
+			goto out;
+		}
 	}
 	signal(SIGPIPE, SIG_IGN);
-	int rc = blk_open(image, ro, NULL, &dm.blk);
-	if (rc < 0) {
-		log_err("%s: %s", image, strerror(-rc));
-		return 1;
-	}
-	dm.listen_fd = sock ? listen_on(sock) : fd;
-	if (dm.listen_fd < 0) {
-		log_err("%s: %s", sock, strerror(-dm.listen_fd));
-		return 1;
-	}
 	sigset_t ss;
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGTERM);
 	sigaddset(&ss, SIGINT);
 	sigprocmask(SIG_BLOCK, &ss, NULL);
 	int sfd = signalfd(-1, &ss, SFD_CLOEXEC);
-	if (sfd < 0 || loop_new(&dm.loop) < 0 ||
-	    loop_add_fd(dm.loop, dm.listen_fd, EPOLLIN, on_accept, &dm, NULL) < 0 ||
-	    loop_add_fd(dm.loop, sfd, EPOLLIN, on_signal, &dm, NULL) < 0) {
+	if (sfd < 0 || loop_new(&loop) < 0 ||
+	    loop_add_fd(loop, sfd, EPOLLIN, on_signal, loop, NULL) < 0) {
 		log_err("cannot set up the event loop");
-		return 1;
+		goto out;
 	}
-	log_info("serving %s%s on %s", image, ro ? " (read-only)" : "",
-		 sock ? sock : "the inherited socket");
-	rc = loop_run(dm.loop);
-	if (dm.conn)
-		drop_conn(&dm);
-	loop_free(dm.loop);
-	close(sfd);
-	close(dm.listen_fd);
-	if (sock)
-		unlink(sock);
-	blk_close(dm.blk);
-	return rc < 0 ? 1 : 0;
+	for (unsigned int i = 0; i < nspecs; i++) {
+		if (dm_device_open(&specs[i], loop, i, &devs[i]) < 0)
+			goto out;
+		ndevs++;
+	}
+	rc = loop_run(loop) < 0 ? 1 : 0;
+out:
+	for (unsigned int i = 0; i < ndevs; i++)
+		dm_device_close(devs[i]);
+	for (unsigned int i = 0; i < nspecs; i++)
+		dm_devspec_free(&specs[i]);
+	loop_free(loop);
+	return rc;
 }

@@ -1,0 +1,94 @@
+/* devices.c — see devices.h. */
+#include "dm/devices.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "dm/blk.h"
+#include "dm/endpoint.h"
+
+struct dm_device {
+	enum dm_kind kind;
+	void *dev;
+	int listen_fd;
+	char *bound_path; /* a socket path we bound, unlinked at close */
+	struct dm_endpoint *ep;
+};
+
+static void close_dev(struct dm_device *d)
+{
+	if (d->kind == DM_KIND_BLK)
+		blk_close(d->dev);
+	d->dev = NULL;
+}
+
+int dm_device_open(const struct dm_devspec *spec, struct loop *loop, unsigned int index,
+		   struct dm_device **out)
+{
+	struct dm_device *d = calloc(1, sizeof(*d));
+	const struct vdev_ops *ops = NULL;
+	char name[32];
+	int rc;
+
+	if (!d)
+		return -ENOMEM;
+	d->kind = spec->kind;
+	d->listen_fd = -1;
+	if (spec->kind == DM_KIND_BLK) {
+		snprintf(name, sizeof(name), "blk%u", index);
+		rc = blk_open(spec->file, spec->read_only, loop, (struct blk_dev **)&d->dev);
+		if (rc < 0) {
+			log_err("%s: %s: %s", name, spec->file, strerror(-rc));
+			goto fail;
+		}
+		ops = &blk_vdev_ops;
+	} else {
+		snprintf(name, sizeof(name), "net%u", index);
+		log_err("%s: virtio-net is not built into this airlock-dm", name);
+		rc = -ENOTSUP;
+		goto fail;
+	}
+	if (spec->socket_path) {
+		d->listen_fd = dm_listen_unix(spec->socket_path);
+		if (d->listen_fd < 0) {
+			rc = d->listen_fd;
+			log_err("%s: %s: %s", name, spec->socket_path, strerror(-rc));
+			goto fail;
+		}
+		d->bound_path = strdup(spec->socket_path);
+	} else {
+		d->listen_fd = spec->listen_fd;
+	}
+	rc = dm_endpoint_new(loop, d->listen_fd, name, ops, d->dev, &d->ep);
+	if (rc < 0) {
+		log_err("%s: cannot watch its socket: %s", name, strerror(-rc));
+		goto fail;
+	}
+	if (spec->kind == DM_KIND_BLK)
+		log_info("%s: serving %s%s on %s", name, spec->file,
+			 spec->read_only ? " (read-only)" : "",
+			 spec->socket_path ? spec->socket_path : "an inherited socket");
+	*out = d;
+	return 0;
+fail:
+	dm_device_close(d);
+	return rc;
+}
+
+void dm_device_close(struct dm_device *d)
+{
+	if (!d)
+		return;
+	dm_endpoint_free(d->ep);
+	close_dev(d);
+	if (d->listen_fd >= 0)
+		close(d->listen_fd);
+	if (d->bound_path)
+		unlink(d->bound_path);
+	free(d->bound_path);
+	free(d);
+}

@@ -1,0 +1,44 @@
+/* devspec.h — airlock-dm's `--device` option: one device and where it is
+ * served, as a comma-separated list of key=value pairs after the kind.
+ *
+ *   blk,fd=N|socket=PATH,file=IMAGE[,read-only=on]
+ *   net,fd=N|socket=PATH,tap-fd=N|stream-fd=N[,mac=XX:XX:XX:XX:XX:XX][,mtu=N]
+ *
+ * fd= is a listening UNIX socket the program inherited (the supervisor keeps
+ * its own copy, so the path never disappears across a restart); socket= is a
+ * path airlock-dm binds itself. Values cannot contain ','. The parser only
+ * checks syntax and ranges; opening files and fds is the program's job.
+ */
+#ifndef AIRLOCK_DM_DEVSPEC_H
+#define AIRLOCK_DM_DEVSPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum dm_kind { DM_KIND_BLK, DM_KIND_NET };
+
+struct dm_devspec {
+	enum dm_kind kind;
+	int listen_fd;	   /* fd=, or -1 */
+	char *socket_path; /* socket=, or NULL */
+	/* blk */
+	char *file;
+	bool read_only;
+	/* net */
+	int tap_fd;    /* tap-fd=, or -1 */
+	int stream_fd; /* stream-fd=, or -1 */
+	uint8_t mac[6];
+	bool mac_set;
+	uint16_t mtu; /* 0: not set */
+};
+
+/* Parses one --device value into *out (strings malloc'd). Returns 0, or
+ * -EINVAL with a message naming the problem in err (errsz bytes); *out is
+ * then empty (nothing to free). */
+int dm_devspec_parse(const char *s, struct dm_devspec *out, char *err, size_t errsz);
+
+/* Frees the strings of a parsed spec (the fds are not closed). */
+void dm_devspec_free(struct dm_devspec *d);
+
+#endif

@@ -1,0 +1,87 @@
+/* test_devspec — airlock-dm's --device grammar (dm/devspec.c). */
+#include "dm/devspec.h"
+#include "tap.h"
+
+static int parse(const char *s, struct dm_devspec *d, char *err)
+{
+	return dm_devspec_parse(s, d, err, 256);
+}
+
+static void test_blk(void)
+{
+	struct dm_devspec d;
+	char err[256];
+
+	CHECK_EQ_INT(parse("blk,fd=5,file=/a b.img", &d, err), 0);
+	CHECK_EQ_INT(d.kind, DM_KIND_BLK);
+	CHECK_EQ_INT(d.listen_fd, 5);
+	CHECK(d.socket_path == NULL);
+	CHECK_EQ_STR(d.file, "/a b.img");
+	CHECK(!d.read_only);
+	dm_devspec_free(&d);
+	CHECK_EQ_INT(parse("blk,socket=/run/s,file=x,read-only=on", &d, err), 0);
+	CHECK_EQ_STR(d.socket_path, "/run/s");
+	CHECK_EQ_INT(d.listen_fd, -1);
+	CHECK(d.read_only);
+	dm_devspec_free(&d);
+}
+
+static void test_net(void)
+{
+	struct dm_devspec d;
+	char err[256];
+
+	CHECK_EQ_INT(parse("net,fd=3,tap-fd=7,mac=00:16:3e:0A:bb:01,mtu=9000", &d, err), 0);
+	CHECK_EQ_INT(d.kind, DM_KIND_NET);
+	CHECK_EQ_INT(d.tap_fd, 7);
+	CHECK_EQ_INT(d.stream_fd, -1);
+	CHECK(d.mac_set && d.mac[3] == 0x0a && d.mac[4] == 0xbb && d.mac[5] == 1);
+	CHECK_EQ_INT(d.mtu, 9000);
+	dm_devspec_free(&d);
+	CHECK_EQ_INT(parse("net,socket=s,stream-fd=9", &d, err), 0);
+	CHECK_EQ_INT(d.stream_fd, 9);
+	CHECK(!d.mac_set);
+	dm_devspec_free(&d);
+}
+
+static void refused(const char *s, const char *msg)
+{
+	struct dm_devspec d;
+	char err[256] = "";
+
+	int rc = parse(s, &d, err);
+	CHECK_EQ_INT(rc, -22);
+	if (!strstr(err, msg))
+		printf("# '%s': message '%s' lacks '%s'\n", s, err, msg);
+	CHECK(strstr(err, msg) != NULL);
+}
+
+static void test_refused(void)
+{
+	refused("", "expected a device kind");
+	refused("gpu,fd=3", "expected a device kind");
+	refused("blk,file=x", "exactly one of fd= and socket=");
+	refused("blk,fd=3,socket=s,file=x", "exactly one of fd= and socket=");
+	refused("blk,fd=3", "needs file=");
+	refused("blk,fd=x,file=y", "not a file descriptor");
+	refused("blk,fd=3,file=y,read-only=yes", "expected on or off");
+	refused("blk,fd=3,file=y,tap-fd=4", "unknown key 'tap-fd' for a blk");
+	refused("blk,fd=3,file", "expected key=value");
+	refused("blk,fd=3,=x", "expected key=value");
+	refused("net,fd=3", "exactly one of tap-fd= and stream-fd=");
+	refused("net,fd=3,tap-fd=4,stream-fd=5", "exactly one of tap-fd= and stream-fd=");
+	refused("net,fd=3,tap-fd=4,mac=00:16:3e:01:02", "six hex bytes");
+	refused("net,fd=3,tap-fd=4,mac=00:16:3e:01:02:03:04", "six hex bytes");
+	refused("net,fd=3,tap-fd=4,mac=0g:16:3e:01:02:03", "six hex bytes");
+	refused("net,fd=3,tap-fd=4,mtu=67", "68..65535");
+	refused("net,fd=3,tap-fd=4,mtu=65536", "68..65535");
+	refused("net,fd=3,tap-fd=4,file=x", "unknown key 'file' for a net");
+}
+
+int main(void)
+{
+	RUN(test_blk);
+	RUN(test_net);
+	RUN(test_refused);
+	return tap_done();
+}
