@@ -153,6 +153,34 @@ static void check_devices(struct domcfg_ctx *c)
 	}
 }
 
+/* airlock-dm serves virtio-blk on raw images and virtio-net; what it
+ * cannot serve is refused here rather than quietly left to the engine
+ * (which would put guest-facing device code back on the host). CD-ROMs
+ * are the exception: an empty or read-only ISO stays on the engine's IDE. */
+static void check_dm_devices(struct domcfg_ctx *c)
+{
+	struct dom_config *cfg = c->cfg;
+
+	for (size_t i = 0; i < cfg->n_disks; i++) {
+		const struct cfg_disk *d = &cfg->disks[i];
+		if (!d->cdrom && d->format != CFG_DISK_RAW)
+			domcfg_error(c, d->line, "disk",
+				     "%s: airlock-dm serves raw images only (format=%s); convert it "
+				     "with qemu-img convert -O raw, or use device_model_version = "
+				     "\"qemu\"",
+				     d->vdev, cfg_disk_format_name(d->format));
+	}
+	for (size_t i = 0; i < cfg->n_vifs; i++) {
+		const struct cfg_vif *v = &cfg->vifs[i];
+		if (v->model != CFG_VIF_VIRTIO)
+			domcfg_error(c, v->line, "vif",
+				     "model=%s is emulated by the engine; airlock-dm serves "
+				     "virtio-net only (model=virtio-net, or device_model_version = "
+				     "\"qemu\")",
+				     v->model == CFG_VIF_E1000 ? "e1000" : "rtl8139");
+	}
+}
+
 static void choose_placement(struct domcfg_ctx *c)
 {
 	struct dom_config *cfg = c->cfg;
@@ -180,6 +208,8 @@ static void choose_placement(struct domcfg_ctx *c)
 				    dmv);
 		cfg->placement = DOM_PLACEMENT_ENGINE;
 	}
+	if (cfg->placement != DOM_PLACEMENT_ENGINE)
+		check_dm_devices(c);
 	if (c->s_stubdom && cfg->placement != DOM_PLACEMENT_STUBDOM)
 		domcfg_warn(c, c->s_stubdom->line, c->s_stubdom->key,
 			    "has no effect without device_model_stubdomain_override = 1");

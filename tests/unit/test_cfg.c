@@ -608,6 +608,22 @@ static void test_schema_placement(void)
 	error_with("device_model_stubdomain_override = 'yes'\n", "expected 0 or 1, got the string");
 	error_with("stubdomain_memory = 0\n", "stubdomain_memory: 0 is out of range (1 to 4096)");
 	error_with("stubdomain_kernel = ''\n", "stubdomain_kernel: expected a path");
+	/* What airlock-dm cannot serve is refused, not left to the engine. */
+	error_with("device_model_version = 'airlock'\n"
+		   "disk = ['format=qcow2, vdev=xvda, target=/dev/null']\n",
+		   "xvda: airlock-dm serves raw images only (format=qcow2)");
+	error_with("device_model_version = 'airlock'\nvif = ['model=e1000']\n",
+		   "model=e1000 is emulated by the engine; airlock-dm serves virtio-net only");
+	error_with("device_model_stubdomain_override = 1\nvif = ['model=rtl8139']\n",
+		   "model=rtl8139 is emulated by the engine");
+	c = ok_with("device_model_version = 'airlock'\n"
+		    "disk = ['format=raw, vdev=xvda, target=/dev/null',"
+		    " 'format=qcow2, vdev=hdc, devtype=cdrom, target=/dev/null']\n"
+		    "vif = ['bridge=br0']\n",
+		    &d);
+	CHECK(c && c->placement == DOM_PLACEMENT_DM);
+	domcfg_free(c);
+	cfg_diag_free(&d);
 }
 
 static void test_schema_serial(void)
@@ -1060,9 +1076,9 @@ static void test_dump_format(void)
 		"kernel = '/boot/vmlinuz'\nramdisk = '/boot/initrd'\n"
 		"root = '/dev/vda'\nextra = 'console=ttyS0 msg=\"hi\\\\there\"\\t\\x01'\n"
 		"memory = 300\nvcpus = 3\naccel = 'tcg'\n"
-		"disk = [ 'target=/odd,path,,', '/x.qcow2,qcow2,vdb,ro,no-discard,"
+		"disk = [ 'target=/odd,path,,', '/x.img,raw,vdb,ro,no-discard,"
 		"direct-io-safe' ]\n"
-		"vif = [ 'type=passt,model=rtl8139,ip=10.0.2.15', 'bridge=br0,mtu=9000,"
+		"vif = [ 'type=passt,model=virtio-net,ip=10.0.2.15', 'bridge=br0,mtu=9000,"
 		"rate=10Mb/s,mac=02:aa:bb:cc:dd:ee,vifname=tap-x' ]\n"
 		"serial = 'file:/tmp/log'\n"
 		"on_poweroff = 'preserve'\non_crash = 'rename-restart'\n"
@@ -1079,11 +1095,11 @@ static void test_dump_format(void)
 		"cmdline = \"root=/dev/vda console=ttyS0 msg=\\\"hi\\\\there\\\"\\t\\x01\"\n"
 		"disk = [\n"
 		"\t\"format=raw, vdev=vda, access=rw, target=/odd,path,,\",\n"
-		"\t\"format=qcow2, vdev=vdb, access=ro, no-discard, direct-io-safe, "
-		"target=/x.qcow2\",\n"
+		"\t\"format=raw, vdev=vdb, access=ro, no-discard, direct-io-safe, "
+		"target=/x.img\",\n"
 		"]\n"
 		"vif = [\n"
-		"\t\"type=passt, model=rtl8139, ip=10.0.2.15\",\n"
+		"\t\"type=passt, model=virtio, ip=10.0.2.15\",\n"
 		"\t\"bridge=br0, model=virtio, mac=02:aa:bb:cc:dd:ee, vifname=tap-x, mtu=9000, "
 		"rate=1250000B/s@50000us\",\n"
 		"]\n"
