@@ -140,12 +140,11 @@ int cmd_create(const struct cli *cli, int argc, char **argv)
 		return CLI_OK;
 	}
 	r = CLI_ERR;
-	if (cfg->placement != DOM_PLACEMENT_ENGINE) {
+	if (cfg->placement == DOM_PLACEMENT_STUBDOM) {
 		fprintf(stderr,
-			"airlock: create: device_model_version \"%s\"%s is not available yet;"
-			" use \"qemu\"\n",
-			domcfg_placement_name(cfg->placement),
-			cfg->placement == DOM_PLACEMENT_STUBDOM ? " (stub domain)" : "");
+			"airlock: create: stub domains (device_model_stubdomain_override"
+			" = 1) are not available yet; use device_model_version = \"airlock\""
+			" for airlock-dm on the host\n");
 		goto out;
 	}
 	if (paths_sibling("airlock-supervisor", "supervisor", "AIRLOCK_SUPERVISOR", sup,

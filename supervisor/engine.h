@@ -19,7 +19,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#define ENG_MAX_NICS 16
+
 struct eng_disk {
+	/* Set when airlock-dm serves the disk: the engine connects to this
+	 * vhost-user socket (a path relative to cwd) instead of opening path. */
+	const char *vhost_sock;
+	unsigned int num_queues; /* vhost-user-blk request queues (0: 1) */
 	const char *path;
 	const char *format; /* "raw", "qcow2", ... */
 	bool readonly;
@@ -27,8 +33,10 @@ struct eng_disk {
 };
 
 struct eng_nic {
-	int tap_fd;    /* a tap, or -1 */
-	int stream_fd; /* else a connected stream socket (passt), or -1 */
+	const char *vhost_sock; /* served by airlock-dm: its socket (relative); or NULL */
+	bool msix;		/* vhost_sock: the NIC may use MSI-X (else INTx) */
+	int tap_fd;		/* a tap, or -1 */
+	int stream_fd;		/* else a connected stream socket (passt), or -1 */
 	uint8_t mac[6];
 	const char *model; /* "virtio-net-pci" (default), "e1000" */
 };
@@ -47,6 +55,10 @@ struct eng_spec {
 	const struct eng_nic *nics;
 	unsigned int nnics;
 	const char *chroot_dir;
+	/* The engine's working directory (NULL: unchanged). Relative vhost-user
+	 * socket paths resolve here before the chroot and, after it, in the
+	 * chroot's root: so cwd is the chroot directory. */
+	const char *cwd;
 	uid_t uid;
 	gid_t gid;
 	bool deny_elevate; /* elevateprivileges=deny works with -runas here */
@@ -58,6 +70,14 @@ int engine_argv(const struct eng_spec *s, char ***argv);
 
 /* Frees an argv from engine_argv. */
 void engine_argv_free(char **argv);
+
+/* Whether a virtio-net-pci on a vhost-user netdev may use MSI-X with this
+ * QEMU (version major*100+minor, 0: unknown) and accelerator ("tcg",
+ * "kvm"). QEMU 7.2 under TCG dies with SIGSEGV in vhost_net_start ->
+ * msix_set_vector_notifiers when the guest enables MSI-X on such a NIC;
+ * with INTx (vectors=0) it passes traffic. KVM routes MSI-X through
+ * irqfds and is unaffected. */
+bool engine_vhost_net_msix(unsigned int qemu_version, const char *accel);
 
 /* Starts the engine: forks; in the child runs `in_child(data)` (e.g. to
  * join the domain's cgroup; it may _exit), keeps only the spec's fds open

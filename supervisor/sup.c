@@ -34,6 +34,7 @@
 #include "supervisor/sup.h"
 #include "supervisor/console.h"
 #include "supervisor/control.h"
+#include "supervisor/dmproc.h"
 #include "supervisor/engine.h"
 #include "supervisor/host.h"
 #include "common/buf.h"
@@ -64,6 +65,10 @@
 #define RING_SIZE	  (64u << 10)
 #define MAX_NICS	  DOMCFG_VIFS_MAX
 #define QUIT_GRACE_MS	  3000
+/* airlock-dm restarts: more than DM_RESTART_MAX deaths within
+ * DM_RESTART_WINDOW_MS and the guest's on_crash applies. */
+#define DM_RESTART_MAX	     5
+#define DM_RESTART_WINDOW_MS 60000
 
 enum exit_cause {
 	CAUSE_NONE,
@@ -89,6 +94,13 @@ struct sup {
 	struct eng_disk disks[DOMCFG_DISKS_MAX];
 	struct eng_nic nics[MAX_NICS];
 	pid_t engine;
+	/* Placement "airlock": airlock-dm serves the disks and NICs. */
+	bool use_dm;
+	struct dmproc_dev dmdevs[DMPROC_MAX_DEVS];
+	unsigned int ndm;
+	pid_t dm;
+	uint64_t dm_deaths[DM_RESTART_MAX];
+	unsigned int ndm_deaths;
 	struct qmp *qmp;
 	struct loop_fd *qmp_h, *sig_h;
 	struct loop_timer *kill_timer;
@@ -182,14 +194,14 @@ static void on_qmp_event(struct qmp *q, const struct qmp_event *ev, void *data);
 static int start_passt(struct sup *s);
 static void qmp_readable(struct loop_fd *h, int fd, uint32_t events, void *data);
 
-static void log_argv(char **argv)
+static void log_argv(const char *what, char **argv)
 {
 	struct buf line = BUF_INIT;
 
 	for (char **a = argv; *a; a++)
 		buf_printf(&line, "%s%s", a == argv ? "" : " ", *a);
 	if (buf_append(&line, "", 1) == 0)
-		log_info("engine: %s", (char *)buf_head(&line));
+		log_info("%s: %s", what, (char *)buf_head(&line));
 	buf_free(&line);
 }
 
@@ -229,13 +241,16 @@ static int start_engine(struct sup *s)
 	}
 	spec.qmp_fd = qmp_pair[1];
 	spec.serial_fd = con_pair[1];
-	r = start_passt(s);
-	if (r)
-		goto out;
+	spec.cwd = chroot_dir;
+	if (!s->use_dm) {
+		r = start_passt(s);
+		if (r)
+			goto out;
+	}
 	r = engine_argv(&spec, &argv);
 	if (r)
 		goto out;
-	log_argv(argv);
+	log_argv("engine", argv);
 	s->cause = CAUSE_NONE;
 	s->engine = engine_spawn(&spec, argv, STDERR_FILENO, engine_child_setup, s);
 	if (s->engine < 0) {
@@ -316,6 +331,107 @@ static void stop_engine(struct sup *s)
 	kill(s->engine, SIGKILL);
 }
 
+/* ---- the device model (placement "airlock") ---- */
+
+static int start_dm(struct sup *s)
+{
+	char bin[512], pid[32], **argv = NULL;
+	int r;
+
+	if (paths_sibling("airlock-dm", "dm", "AIRLOCK_DM", bin, sizeof(bin))) {
+		log_err("cannot find airlock-dm");
+		return -ENOENT;
+	}
+	/* A fresh passt per start: a stream cut mid-frame cannot be resumed. */
+	r = start_passt(s);
+	if (r)
+		return r;
+	for (unsigned int i = 0, k = 0; i < s->ndm; i++)
+		if (s->dmdevs[i].net)
+			s->dmdevs[i].stream_fd = s->nics[k++].stream_fd;
+	r = dmproc_argv(bin, s->dmdevs, s->ndm, &argv);
+	if (r)
+		return r;
+	log_argv("airlock-dm", argv);
+	s->dm = dmproc_spawn(argv, s->dmdevs, s->ndm, STDERR_FILENO, engine_child_setup, s);
+	dmproc_argv_free(argv);
+	if (s->dm < 0) {
+		r = (int)s->dm;
+		s->dm = 0;
+		return r;
+	}
+	snprintf(pid, sizeof(pid), "%d", (int)s->dm);
+	store_set(s, "airlock/dm-pid", pid);
+	return 0;
+}
+
+/* Stops airlock-dm: SIGTERM (it finishes what is in flight), SIGKILL after
+ * a grace period. Blocks at most DM_STOP_MS. */
+#define DM_STOP_MS 2000
+static void stop_dm(struct sup *s)
+{
+	uint64_t until = now_ms() + DM_STOP_MS;
+
+	if (s->dm <= 0)
+		return;
+	kill(s->dm, SIGTERM);
+	while (waitpid(s->dm, NULL, WNOHANG) == 0) {
+		if (now_ms() >= until) {
+			kill(s->dm, SIGKILL);
+			waitpid(s->dm, NULL, 0);
+			break;
+		}
+		usleep(10000);
+	}
+	s->dm = 0;
+}
+
+static bool dm_restart_allowed(struct sup *s)
+{
+	uint64_t now = now_ms();
+	unsigned recent = 0;
+
+	for (unsigned i = 0; i < s->ndm_deaths && i < DM_RESTART_MAX; i++)
+		if (now - s->dm_deaths[i] < DM_RESTART_WINDOW_MS)
+			recent++;
+	s->dm_deaths[s->ndm_deaths++ % DM_RESTART_MAX] = now;
+	return recent < DM_RESTART_MAX;
+}
+
+static void apply(struct sup *s, enum dom_action a, const char *why);
+
+/* airlock-dm died while the domain runs: restart it on the same listening
+ * sockets (the engine reconnects by itself and the rings resume from the
+ * in-flight record), unless it keeps dying: then the guest has crashed. */
+static void dm_exited(struct sup *s, int wstatus)
+{
+	s->dm = 0;
+	if (s->finishing || s->destroy_requested)
+		return;
+	if (WIFSIGNALED(wstatus))
+		log_warn("airlock-dm killed by signal %d", WTERMSIG(wstatus));
+	else
+		log_warn("airlock-dm exited with status %d", WEXITSTATUS(wstatus));
+	if (dm_restart_allowed(s)) {
+		int r = start_dm(s);
+		if (r == 0) {
+			log_info("airlock-dm restarted (pid %d)", (int)s->dm);
+			return;
+		}
+		log_err("airlock-dm: restart failed: %s", err_str(r));
+	} else {
+		log_err("airlock-dm died %d times within %d s: the guest's devices are gone",
+			DM_RESTART_MAX + 1, DM_RESTART_WINDOW_MS / 1000);
+	}
+	if (s->engine > 0) {
+		/* The engine's exit applies on_crash (cause: none). */
+		s->cause = CAUSE_NONE;
+		kill(s->engine, SIGKILL);
+	} else {
+		apply(s, s->cfg->on_crash, "crashed");
+	}
+}
+
 /* ---- ending ---- */
 
 /* Ends the domain: records why and leaves the loop; teardown() releases
@@ -368,7 +484,13 @@ static void apply(struct sup *s, enum dom_action a, const char *why)
 			return;
 		}
 		ram_zero(s->ram_fd, s->ram_size);
-		r = start_engine(s);
+		r = 0;
+		if (s->use_dm && s->dm <= 0) {
+			s->ndm_deaths = 0;
+			r = start_dm(s);
+		}
+		if (!r)
+			r = start_engine(s);
 		if (r) {
 			log_err("domain %s: restart failed: %s", s->cfg->name, err_str(r));
 			sup_finish(s, "restart failed", 1);
@@ -479,8 +601,8 @@ static void control_cmd(void *ctx, struct ctl_conn *cc, const char *cmd)
 	struct sup *s = ctx;
 
 	if (strcmp(cmd, "status") == 0) {
-		ctl_reply(cc, "ok %s engine=%d console-bytes=%llu", s->state, (int)s->engine,
-			  s->con ? (unsigned long long)console_bytes(s->con) : 0ull);
+		ctl_reply(cc, "ok %s engine=%d dm=%d console-bytes=%llu", s->state, (int)s->engine,
+			  (int)s->dm, s->con ? (unsigned long long)console_bytes(s->con) : 0ull);
 	} else if (strcmp(cmd, "console") == 0) {
 		ctl_reply(cc, "ok console");
 		console_attach(s->con, ctl_take_fd(cc));
@@ -528,6 +650,8 @@ static void signal_event(struct loop_fd *h, int fd, uint32_t events, void *data)
 			while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)
 				if (pid == s->engine)
 					engine_exited(s, ws);
+				else if (pid == s->dm)
+					dm_exited(s, ws);
 		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			log_info("signal %u: destroying the domain", si.ssi_signo);
 			s->destroy_requested = true;
@@ -555,6 +679,8 @@ static void make_mac(struct sup *s, unsigned i, uint8_t mac[6])
 static int setup_devices(struct sup *s)
 {
 	const struct dom_config *c = s->cfg;
+	char dir[300];
+	int rc;
 
 	for (size_t i = 0; i < c->n_disks; i++) {
 		const struct cfg_disk *d = &c->disks[i];
@@ -562,6 +688,13 @@ static int setup_devices(struct sup *s)
 		s->disks[i].format = cfg_disk_format_name(d->format);
 		s->disks[i].readonly = d->readonly;
 		s->disks[i].cdrom = d->cdrom;
+		if (s->use_dm && !d->cdrom)
+			s->dmdevs[s->ndm++] = (struct dmproc_dev){
+				.file = d->target,
+				.read_only = d->readonly,
+				.tap_fd = -1,
+				.stream_fd = -1,
+			};
 	}
 	for (size_t i = 0; i < c->n_vifs; i++) {
 		const struct cfg_vif *v = &c->vifs[i];
@@ -589,6 +722,42 @@ static int setup_devices(struct sup *s)
 			return r;
 		}
 		s->nics[i].tap_fd = s->taps[i];
+	}
+	if (!s->use_dm)
+		return 0;
+	/* airlock-dm serves every disk but CD-ROMs, and every NIC. */
+	bool msix = engine_vhost_net_msix(0, s->p->accel);
+	for (size_t i = 0; i < c->n_vifs; i++) {
+		const struct cfg_vif *v = &c->vifs[i];
+		struct dmproc_dev *d = &s->dmdevs[s->ndm++];
+		*d = (struct dmproc_dev){
+			.net = true, .tap_fd = s->taps[i], .stream_fd = -1, .mtu = v->mtu};
+		memcpy(d->mac, s->nics[i].mac, 6);
+		s->nics[i].tap_fd = -1; /* the engine gets no tap */
+		s->nics[i].msix = msix;
+	}
+	if (c->n_vifs && !msix)
+		log_info("virtio-net on vhost-user: INTx (MSI-X crashes this engine under %s)",
+			 s->p->accel);
+	snprintf(dir, sizeof(dir), "%s/chroot", s->p->run_dir);
+	rc = dmproc_listen(s->dmdevs, s->ndm, dir, paths_uid_base() + s->p->domid,
+			   paths_uid_base() + s->p->domid);
+	if (rc) {
+		log_err("airlock-dm sockets in %s: %s", dir, err_str(rc));
+		return rc;
+	}
+	for (unsigned int i = 0, nb = 0, nn = 0; i < s->ndm; i++) {
+		const char *sock = s->dmdevs[i].sock_name;
+		if (s->dmdevs[i].net) {
+			s->nics[nn++].vhost_sock = sock;
+			continue;
+		}
+		while (s->disks[nb].cdrom)
+			nb++;
+		s->disks[nb].vhost_sock = sock;
+		/* One request queue per vCPU, as many as airlock-dm offers. */
+		s->disks[nb].num_queues = c->vcpus < 4 ? c->vcpus : 4;
+		nb++;
 	}
 	return 0;
 }
@@ -645,6 +814,7 @@ static int setup(struct sup *s)
 	}
 	s->ram_fd = -1;
 	s->sig_fd = -1;
+	s->use_dm = c->placement == DOM_PLACEMENT_DM;
 	r = loop_new(&s->loop);
 	if (r)
 		return r;
@@ -727,6 +897,12 @@ static void teardown(struct sup *s)
 		waitpid(s->engine, NULL, 0);
 	}
 	drop_qmp(s);
+	stop_dm(s);
+	if (s->ndm) {
+		char dir[300];
+		snprintf(dir, sizeof(dir), "%s/chroot", s->p->run_dir);
+		dmproc_unlisten(s->dmdevs, s->ndm, dir);
+	}
 	stop_passt(s);
 	if (s->cg)
 		cgroup_destroy(s->cg);
@@ -765,6 +941,8 @@ int sup_run(const struct dom_config *cfg, const struct sup_params *p)
 	struct sup s = {.cfg = cfg, .p = p, .status = 1};
 	int r = setup(&s);
 
+	if (!r && s.use_dm)
+		r = start_dm(&s);
 	if (!r)
 		r = start_engine(&s);
 	if (r) {
