@@ -65,9 +65,10 @@
 #define RING_SIZE	  (64u << 10)
 #define MAX_NICS	  DOMCFG_VIFS_MAX
 #define QUIT_GRACE_MS	  3000
-/* airlock-dm restarts: more than DM_RESTART_MAX deaths within
+/* airlock-dm restarts: more than dm_restart_max() deaths within
  * DM_RESTART_WINDOW_MS and the guest's on_crash applies. */
-#define DM_RESTART_MAX	     5
+#define DM_RESTART_DEFAULT   5
+#define DM_RESTART_LIMIT     1000
 #define DM_RESTART_WINDOW_MS 60000
 
 enum exit_cause {
@@ -99,7 +100,7 @@ struct sup {
 	struct dmproc_dev dmdevs[DMPROC_MAX_DEVS];
 	unsigned int ndm;
 	pid_t dm;
-	uint64_t dm_deaths[DM_RESTART_MAX];
+	uint64_t dm_deaths[DM_RESTART_LIMIT];
 	unsigned int ndm_deaths;
 	struct qmp *qmp;
 	struct loop_fd *qmp_h, *sig_h;
@@ -386,16 +387,29 @@ static void stop_dm(struct sup *s)
 	s->dm = 0;
 }
 
+/* How many airlock-dm deaths within DM_RESTART_WINDOW_MS are restarted:
+ * $AIRLOCK_DM_RESTARTS (0..DM_RESTART_LIMIT), else DM_RESTART_DEFAULT. */
+static unsigned int dm_restart_max(void)
+{
+	const char *v = getenv("AIRLOCK_DM_RESTARTS");
+	unsigned int n;
+
+	if (v && parse_uint(v, DM_RESTART_LIMIT, &n) == 0)
+		return n;
+	return DM_RESTART_DEFAULT;
+}
+
 static bool dm_restart_allowed(struct sup *s)
 {
+	unsigned int max = dm_restart_max(), recent = 0;
 	uint64_t now = now_ms();
-	unsigned recent = 0;
 
-	for (unsigned i = 0; i < s->ndm_deaths && i < DM_RESTART_MAX; i++)
+	for (unsigned i = 0; i < s->ndm_deaths && i < max; i++)
 		if (now - s->dm_deaths[i] < DM_RESTART_WINDOW_MS)
 			recent++;
-	s->dm_deaths[s->ndm_deaths++ % DM_RESTART_MAX] = now;
-	return recent < DM_RESTART_MAX;
+	if (max)
+		s->dm_deaths[s->ndm_deaths++ % max] = now;
+	return recent < max;
 }
 
 static void apply(struct sup *s, enum dom_action a, const char *why);
@@ -420,8 +434,8 @@ static void dm_exited(struct sup *s, int wstatus)
 		}
 		log_err("airlock-dm: restart failed: %s", err_str(r));
 	} else {
-		log_err("airlock-dm died %d times within %d s: the guest's devices are gone",
-			DM_RESTART_MAX + 1, DM_RESTART_WINDOW_MS / 1000);
+		log_err("airlock-dm died %u times within %d s: the guest's devices are gone",
+			dm_restart_max() + 1, DM_RESTART_WINDOW_MS / 1000);
 	}
 	if (s->engine > 0) {
 		/* The engine's exit applies on_crash (cause: none). */
