@@ -1,208 +1,70 @@
-/* blk.c — virtio-blk on a raw image file with synchronous preadv/pwritev.
+/* blk.c — virtio-blk on a raw image: opening it, the config space, the
+ * features, and the vdev_ops table that routes queues to one of two paths.
  *
- * Each request is header (16 bytes, driver-readable), data, and a status
- * byte (the last device-writable byte). The header is gathered with memcpy
- * from however the driver split it (SeaBIOS aligns it only to 4 bytes).
- * Reads and writes are bounds-checked against the image size in sectors;
- * FLUSH calls fdatasync before it is acknowledged; a read-only disk answers
- * writes with VIRTIO_BLK_S_IOERR. A chain with no writable byte for the
- * status cannot be answered at all: the queue is marked broken.
+ * With a loop, requests run asynchronously on io_uring (blk_uring.c); with
+ * none (the fuzzer), or when io_uring cannot be set up, synchronously
+ * (blk_sync.c). Both share the request rules (blk_req.c) and the steps of
+ * each request (blk_io.c); the choice is logged once at open.
+ *
+ * At open the image is probed for what it allows:
+ *   - O_DIRECT: tried first (not on block devices whose logical block size
+ *     is not 512: requests are addressed in 512-byte sectors); a filesystem
+ *     that refuses it at open or on a first aligned read (tmpfs on older
+ *     kernels, a 4 KiB-sector disk under the filesystem) gets buffered I/O,
+ *     logged once. Unaligned guest buffers are bounced (blk_bounce.c).
+ *   - fallocate PUNCH_HOLE and ZERO_RANGE (KEEP_SIZE), beyond the end of
+ *     the image so no data changes: DISCARD is offered when punching works,
+ *     WRITE_ZEROES when zeroing does (write_zeroes_may_unmap when both do).
+ *     Read-only disks offer neither.
  */
 #include "dm/blk.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
-#include "common/log.h"
-
-#define VIRTIO_BLK_F_SEG_MAX  2
-#define VIRTIO_BLK_F_RO	      5
-#define VIRTIO_BLK_F_BLK_SIZE 6
-#define VIRTIO_BLK_F_FLUSH    9
-#define VIRTIO_BLK_F_MQ	      12
-
-#define VIRTIO_BLK_T_IN	    0
-#define VIRTIO_BLK_T_OUT    1
-#define VIRTIO_BLK_T_FLUSH  4
-#define VIRTIO_BLK_T_GET_ID 8
-
-#define VIRTIO_BLK_S_OK	    0
-#define VIRTIO_BLK_S_IOERR  1
-#define VIRTIO_BLK_S_UNSUPP 2
-
-#define SECTOR		512u
-#define BLK_ID_BYTES	20
-#define BLK_SEG_MAX	254u
-#define BLK_CONFIG_SIZE 256u
-
-struct blk_dev {
-	int fd;
-	bool ro;
-	uint64_t sectors;
-	char id[BLK_ID_BYTES];
-	uint8_t config[BLK_CONFIG_SIZE];
-	struct vq_elem elem;
-	struct iovec data[VQ_MAX_IOV];
-	struct log_ratelimit rl;
-};
-
-struct blk_outhdr {
-	uint32_t type;
-	uint32_t ioprio;
-	uint64_t sector;
-};
-
-/* Copies len bytes from the iovecs into buf. Returns false if they hold less. */
-static bool iov_gather(const struct iovec *iov, unsigned int n, void *buf, size_t len)
-{
-	uint8_t *d = buf;
-	for (unsigned int i = 0; i < n && len > 0; i++) {
-		size_t k = iov[i].iov_len < len ? iov[i].iov_len : len;
-		memcpy(d, iov[i].iov_base, k);
-		d += k;
-		len -= k;
-	}
-	return len == 0;
-}
-
-/* Copies len bytes of buf into the iovecs (as many as fit). */
-static void iov_scatter(const struct iovec *iov, unsigned int n, const void *buf, size_t len)
-{
-	const uint8_t *s = buf;
-	for (unsigned int i = 0; i < n && len > 0; i++) {
-		size_t k = iov[i].iov_len < len ? iov[i].iov_len : len;
-		memcpy(iov[i].iov_base, s, k);
-		s += k;
-		len -= k;
-	}
-}
-
-/* dst = bytes [skip, skip + len) of src. Returns the iovec count. */
-static unsigned int iov_slice(const struct iovec *src, unsigned int n, size_t skip, size_t len,
-			      struct iovec *dst)
-{
-	unsigned int k = 0;
-	for (unsigned int i = 0; i < n && len > 0; i++) {
-		size_t l = src[i].iov_len;
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		size_t take = l - skip < len ? l - skip : len;
-		dst[k].iov_base = (uint8_t *)src[i].iov_base + skip;
-		dst[k].iov_len = take;
-		k++;
-		skip = 0;
-		len -= take;
-	}
-	return k;
-}
-
-/* preadv/pwritev until all of iov is done. Returns 0 or -errno (-EIO at
- * end of file). iov is consumed. */
-static int rw_all(int fd, struct iovec *iov, unsigned int n, uint64_t off, bool wr)
-{
-	while (n > 0) {
-		int cnt = n > IOV_MAX ? IOV_MAX : (int)n;
-		ssize_t r =
-			wr ? pwritev(fd, iov, cnt, (off_t)off) : preadv(fd, iov, cnt, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -EIO;
-		off += (uint64_t)r;
-		while (n > 0 && (size_t)r >= iov->iov_len) {
-			r -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + r;
-			iov->iov_len -= (size_t)r;
-		}
-	}
-	return 0;
-}
-
-/* Serves one request; returns the status and sets *written (data bytes put
- * into the driver's buffers, without the status byte). */
-static uint8_t serve(struct blk_dev *d, struct vq_elem *e, uint32_t *written)
-{
-	struct blk_outhdr h;
-	const struct iovec *in = e->iov + e->out_num;
-	size_t in_data = e->in_len - 1; /* the last in byte is the status */
-	unsigned int n;
-
-	*written = 0;
-	if (!iov_gather(e->iov, e->out_num, &h, sizeof(h)))
-		return VIRTIO_BLK_S_IOERR;
-	switch (h.type) {
-	case VIRTIO_BLK_T_IN:
-	case VIRTIO_BLK_T_OUT: {
-		bool wr = h.type == VIRTIO_BLK_T_OUT;
-		size_t len = wr ? e->out_len - sizeof(h) : in_data;
-		if (wr && d->ro)
-			return VIRTIO_BLK_S_IOERR;
-		if (h.sector > d->sectors || (len + SECTOR - 1) / SECTOR > d->sectors - h.sector)
-			return VIRTIO_BLK_S_IOERR;
-		n = wr ? iov_slice(e->iov, e->out_num, sizeof(h), len, d->data)
-		       : iov_slice(in, e->in_num, 0, len, d->data);
-		if (rw_all(d->fd, d->data, n, h.sector * SECTOR, wr) < 0)
-			return VIRTIO_BLK_S_IOERR;
-		if (!wr)
-			*written = (uint32_t)len;
-		return VIRTIO_BLK_S_OK;
-	}
-	case VIRTIO_BLK_T_FLUSH:
-		if (!d->ro && fdatasync(d->fd) < 0)
-			return VIRTIO_BLK_S_IOERR;
-		return VIRTIO_BLK_S_OK;
-	case VIRTIO_BLK_T_GET_ID: {
-		size_t k = in_data < BLK_ID_BYTES ? in_data : BLK_ID_BYTES;
-		n = iov_slice(in, e->in_num, 0, in_data, d->data);
-		iov_scatter(d->data, n, d->id, k);
-		*written = (uint32_t)k;
-		return VIRTIO_BLK_S_OK;
-	}
-	default:
-		return VIRTIO_BLK_S_UNSUPP;
-	}
-}
+#include "dm/blk_int.h"
 
 static void blk_queue_kick(void *dev, struct vq *vq, unsigned int idx)
 {
 	struct blk_dev *d = dev;
-	struct vq_elem *e = &d->elem;
-	/* A guest can keep the ring full forever (even by having requests read
-	 * data over its own avail index): bound one kick's work. What is left
-	 * comes with the driver's next kick, which the ring's event index
-	 * (avail_event = last_avail) asks for. */
-	unsigned int budget = 4 * vq->num;
 
-	while (budget-- > 0 && vq_pop(vq, e) == 1) {
-		if (e->in_len == 0) {
-			vq_mark_broken(vq, "virtio-blk request without a status byte");
-			return;
-		}
-		uint32_t written;
-		uint8_t status = serve(d, e, &written);
-		if (status == VIRTIO_BLK_S_IOERR)
-			log_rl(&d->rl, LOG_LVL_DEBUG, "blk: request failed");
-		struct iovec st;
-		unsigned int k = iov_slice(e->iov + e->out_num, e->in_num, e->in_len - 1, 1, &st);
-		if (k == 1)
-			*(uint8_t *)st.iov_base = status;
-		vq_push(vq, e->head, written + 1);
+	if (!d->ur || idx >= BLK_NUM_QUEUES) {
+		blk_sync_kick(d, vq);
+		return;
 	}
+	d->q[idx].vq = vq;
+	blk_uring_kick(d, &d->q[idx]);
+}
+
+static void blk_queue_start(void *dev, struct vq *vq, unsigned int idx,
+			    const struct vdev_notifier *n)
+{
+	struct blk_dev *d = dev;
+
+	if (idx >= BLK_NUM_QUEUES)
+		return;
+	d->q[idx].vq = vq;
+	d->q[idx].n = *n;
+	d->q[idx].has_notifier = n->notify != NULL;
+}
+
+static void blk_queue_stop(void *dev, unsigned int idx)
+{
+	struct blk_dev *d = dev;
+
+	if (idx >= BLK_NUM_QUEUES)
+		return;
+	if (d->ur)
+		blk_uring_drain(d, &d->q[idx]);
+	d->q[idx].vq = NULL;
+	d->q[idx].has_notifier = false;
 }
 
 static int blk_get_config(void *dev, uint32_t off, uint8_t *buf, uint32_t len)
@@ -217,7 +79,14 @@ static int blk_get_config(void *dev, uint32_t off, uint8_t *buf, uint32_t len)
 static uint64_t blk_get_features(void *dev)
 {
 	struct blk_dev *d = dev;
-	return blk_vdev_ops.features | (d->ro ? 1ull << VIRTIO_BLK_F_RO : 0);
+	uint64_t f = blk_vdev_ops.features;
+	if (d->ro)
+		f |= 1ull << VIRTIO_BLK_F_RO;
+	if (!d->ro && d->can_punch)
+		f |= 1ull << VIRTIO_BLK_F_DISCARD;
+	if (!d->ro && d->can_zero)
+		f |= 1ull << VIRTIO_BLK_F_WRITE_ZEROES;
+	return f;
 }
 
 const struct vdev_ops blk_vdev_ops = {
@@ -229,6 +98,8 @@ const struct vdev_ops blk_vdev_ops = {
 	.num_queues = BLK_NUM_QUEUES,
 	.get_config = blk_get_config,
 	.queue_kick = blk_queue_kick,
+	.queue_start = blk_queue_start,
+	.queue_stop = blk_queue_stop,
 };
 
 static void put32(uint8_t *p, uint32_t v)
@@ -236,32 +107,110 @@ static void put32(uint8_t *p, uint32_t v)
 	memcpy(p, &v, 4);
 }
 
+/* Opens path with O_DIRECT if that works for aligned 512-byte reads;
+ * otherwise buffered. Sets d->fd, d->direct, d->align. Returns 0 or
+ * -errno. */
+static int open_image(struct blk_dev *d, const char *path, bool ro)
+{
+	int flags = (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	struct stat st;
+	void *buf = NULL;
+
+	d->align = BLK_SECTOR;
+	d->fd = open(path, flags | O_DIRECT);
+	if (d->fd >= 0 && fstat(d->fd, &st) == 0 && S_ISBLK(st.st_mode)) {
+		int lbs = 0;
+		if (ioctl(d->fd, BLKSSZGET, &lbs) < 0 || lbs != (int)BLK_SECTOR) {
+			close(d->fd);
+			d->fd = -1;
+		}
+	}
+	if (d->fd >= 0 && posix_memalign(&buf, 4096, BLK_SECTOR) == 0 &&
+	    pread(d->fd, buf, BLK_SECTOR, 0) >= 0) {
+		d->direct = true;
+		free(buf);
+		return 0;
+	}
+	free(buf);
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = open(path, flags);
+	if (d->fd < 0)
+		return -errno;
+	log_info("blk: %s does not allow O_DIRECT: buffered I/O", path);
+	return 0;
+}
+
+/* Probes fallocate modes past the end of the image (data untouched). */
+static void probe_fallocate(struct blk_dev *d, uint64_t size)
+{
+	off_t end = (off_t)((size + 4095) & ~4095ull);
+	if (d->ro)
+		return;
+	d->can_punch = fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, end, 4096) == 0;
+	d->can_zero = fallocate(d->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, end, 4096) == 0;
+	if (d->can_zero && d->can_punch) /* give back the block just allocated */
+		(void)!fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, end, 4096);
+}
+
+static void fill_config(struct blk_dev *d)
+{
+	uint16_t nq = BLK_NUM_QUEUES;
+	memcpy(d->config + 0, &d->sectors, 8); /* capacity */
+	put32(d->config + 12, BLK_SEG_MAX);    /* seg_max */
+	put32(d->config + 20, BLK_SECTOR);     /* blk_size */
+	memcpy(d->config + 34, &nq, 2);	       /* num_queues */
+	if (d->can_punch) {
+		put32(d->config + 36, BLK_MAX_DZ_SECTORS); /* max_discard_sectors */
+		put32(d->config + 40, BLK_MAX_DZ_SEG);	   /* max_discard_seg */
+		put32(d->config + 44, BLK_DISCARD_ALIGN);  /* discard_sector_alignment */
+	}
+	if (d->can_zero) {
+		put32(d->config + 48, BLK_MAX_DZ_SECTORS); /* max_write_zeroes_sectors */
+		put32(d->config + 52, BLK_MAX_DZ_SEG);	   /* max_write_zeroes_seg */
+		d->config[56] = d->can_punch;		   /* write_zeroes_may_unmap */
+	}
+}
+
 int blk_open(const char *path, bool ro, struct loop *loop, struct blk_dev **out)
 {
-	(void)loop;
 	struct blk_dev *d = calloc(1, sizeof(*d));
 	struct stat st;
+	uint64_t size;
 	int rc;
 
 	if (!d)
 		return -ENOMEM;
-	d->fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (d->fd < 0) {
-		rc = -errno;
+	d->ro = ro;
+	rc = open_image(d, path, ro);
+	if (rc < 0)
 		goto free_dev;
-	}
 	if (fstat(d->fd, &st) < 0) {
 		rc = -errno;
 		goto close_fd;
 	}
-	d->ro = ro;
-	d->sectors = (uint64_t)st.st_size / SECTOR;
+	size = (uint64_t)st.st_size;
+	if (S_ISBLK(st.st_mode) && ioctl(d->fd, BLKGETSIZE64, &size) < 0) {
+		rc = -errno;
+		goto close_fd;
+	}
+	d->sectors = size / BLK_SECTOR;
 	snprintf(d->id, sizeof(d->id), "airlock-%llx", (unsigned long long)st.st_ino);
-	memcpy(d->config + 0, &d->sectors, 8); /* capacity */
-	put32(d->config + 12, BLK_SEG_MAX);    /* seg_max */
-	put32(d->config + 20, SECTOR);	       /* blk_size */
-	uint16_t nq = BLK_NUM_QUEUES;
-	memcpy(d->config + 34, &nq, 2); /* num_queues */
+	if (S_ISREG(st.st_mode))
+		probe_fallocate(d, size);
+	fill_config(d);
+	for (unsigned int i = 0; i < BLK_NUM_QUEUES; i++) {
+		d->q[i].d = d;
+		d->q[i].idx = i;
+	}
+	if (!loop) {
+		log_info("blk: synchronous I/O (no event loop)");
+	} else if ((rc = blk_uring_init(d, loop)) < 0) {
+		log_info("blk: synchronous I/O (io_uring unavailable: %s)", strerror(-rc));
+	} else {
+		log_info("blk: io_uring, %u requests in flight per queue%s", BLK_DEPTH,
+			 d->direct ? ", O_DIRECT" : "");
+	}
 	*out = d;
 	return 0;
 close_fd:
@@ -275,6 +224,8 @@ void blk_close(struct blk_dev *d)
 {
 	if (!d)
 		return;
+	blk_uring_fini(d);
+	blk_bounce_free(&d->bounce);
 	close(d->fd);
 	free(d);
 }

@@ -1,6 +1,8 @@
 /* fuzz_blk.c — libFuzzer target for virtio-blk requests (dm/blk.c).
  *
- * Input: byte 0 bit 0 picks the read-only disk, bit 1 INDIRECT_DESC; the
+ * Input: byte 0 bit 0 picks the read-only disk, bit 1 INDIRECT_DESC, bit 2
+ * the io_uring path (a disk opened with a loop; the kick is followed by
+ * queue_stop, which must leave every popped request answered); the
  * rest is 16 KiB of guest memory (two adjacent heap blocks at guest-physical
  * 0x1000..0x5000) holding a 16-entry ring: descriptors at 0x1000, avail at
  * 0x1200, used at 0x1400; requests, headers and buffers wherever the input
@@ -10,6 +12,8 @@
  * requests; the read-only image never changes.
  */
 #include "dm/blk.h"
+
+#include "common/loop.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,18 +35,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define NUM    16
 #define DISK   0x8000
 
-static struct blk_dev *disk_rw, *disk_ro;
+static struct blk_dev *disk_rw, *disk_ro, *disk_async;
+static struct loop *loop;
 static uint8_t *ro_map;
 static uint8_t ro_copy[DISK];
 
-static struct blk_dev *open_memfd(bool ro, uint8_t **map)
+static struct blk_dev *open_memfd(bool ro, uint8_t **map, struct loop *l)
 {
 	int fd = memfd_create("fuzzdisk", MFD_CLOEXEC);
 	CHECK(fd >= 0 && ftruncate(fd, DISK) == 0);
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	struct blk_dev *d = NULL;
-	CHECK(blk_open(path, ro, NULL, &d) == 0);
+	CHECK(blk_open(path, ro, l, &d) == 0);
 	if (map) {
 		*map = mmap(NULL, DISK, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		CHECK(*map != MAP_FAILED);
@@ -57,12 +62,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!disk_rw) {
 		log_set_level(LOG_LVL_ERR);
-		disk_rw = open_memfd(false, NULL);
-		disk_ro = open_memfd(true, &ro_map);
+		disk_rw = open_memfd(false, NULL, NULL);
+		disk_ro = open_memfd(true, &ro_map, NULL);
+		CHECK(loop_new(&loop) == 0);
+		disk_async = open_memfd(false, NULL, loop);
 	}
 	if (size < 1)
 		return 0;
 	bool ro = data[0] & 1;
+	bool async = !ro && (data[0] & 4);
 	uint64_t features = (data[0] & 2) ? 1ull << VIRTIO_RING_F_INDIRECT_DESC : 0;
 	data++;
 	size--;
@@ -77,7 +85,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(vmem_add(&mem, 0x1000 + REGION, REGION, REGION, r1) == 0);
 	struct vq vq = {0};
 	CHECK(vq_setup_gpa(&vq, &mem, NUM, 0x1000, 0x1200, 0x1400, features, 0, "fuzz") == 0);
-	blk_vdev_ops.queue_kick(ro ? disk_ro : disk_rw, &vq, 0);
+	if (async) {
+		blk_vdev_ops.queue_kick(disk_async, &vq, 0);
+		blk_vdev_ops.queue_stop(disk_async, 0);
+	} else {
+		blk_vdev_ops.queue_kick(ro ? disk_ro : disk_rw, &vq, 0);
+	}
 
 	/* The guest may overwrite the used ring through its own buffers, so
 	 * the device's own counters are the oracle: every popped request was

@@ -24,6 +24,7 @@ PACKAGES=(
 	qemu-utils          # qemu-img
 	seabios             # firmware boot
 	libjson-c-dev       # QMP
+	liburing-dev        # airlock-dm: virtio-blk requests on io_uring
 	passt               # user-mode networking without root
 	iproute2            # bridges, taps, network namespaces in tests and the demo
 	iperf3              # the network peer in tests and benchmarks

@@ -271,6 +271,8 @@ static int h_set_features(struct vhost_conn *c, struct vhost_msg *m, bool *reply
 			return -EBUSY;
 	c->features = f;
 	c->features_set = true;
+	if (c->ops->set_features)
+		c->ops->set_features(c->dev, f);
 	return 0;
 }
 

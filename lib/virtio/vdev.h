@@ -35,6 +35,9 @@ struct vdev_ops {
 	uint64_t (*get_features)(void *dev);
 	/* Number of queues the device has (1..VDEV_MAX_QUEUES). */
 	unsigned int num_queues;
+	/* Optional: the driver acked `features` (a subset of those offered);
+	 * called before any queue starts. A reset means features 0 again. */
+	void (*set_features)(void *dev, uint64_t features);
 	/* Copies config bytes [offset, offset + len) into buf. Returns 0 or
 	 * -EINVAL when the range is outside the device's config space. NULL
 	 * if the device has no config space. */
