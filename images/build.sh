@@ -47,13 +47,20 @@ HOST_PKGS=(syslinux syslinux-common mtools dosfstools e2fsprogs fdisk kmod cpio 
 # /dev/input/event*. Built-in ones (af_packet here) are skipped.
 GUEST_MODULES=(virtio_pci virtio_blk virtio_net virtio_rng crc32c_generic ext4
 	af_packet evdev button pvpanic_mmio pvpanic_pci)
+# Modules in the image (with their dependencies) that nothing loads at boot:
+# a test modprobes them. vfio_pci (+ vfio_pci_core, vfio, vfio_virqfd,
+# irqbypass) and vfio_iommu_type1, for vringprobe's userspace virtio driver
+# (Debian's 6.1 kernel has them as modules, without CONFIG_VFIO_NOIOMMU: the
+# guest needs an IOMMU, QEMU's intel-iommu).
+GUEST_MODULES_ON_DEMAND=(vfio_pci vfio_iommu_type1)
 # Parts of the kernel package's module tree to unpack (under
 # lib/modules/VER/kernel/): all 4000 modules are 400 MiB to write and delete,
 # these ~1200 hold the modules above and their dependencies. If one moves
 # elsewhere the build stops (module not found, or a dependency missing from
 # the image per modinfo), naming it.
 KMOD_DIRS=(arch crypto lib fs/ext4 fs/jbd2 fs/mbcache.ko net/core net/packet
-	drivers/virtio drivers/block drivers/char drivers/input drivers/acpi drivers/misc drivers/net)
+	drivers/virtio drivers/block drivers/char drivers/input drivers/acpi drivers/misc drivers/net
+	drivers/vfio virt/lib)
 KMOD_EXCLUDE=(drivers/net/wireless drivers/net/ethernet)
 ROOTFS_MIB=256 # size of rootfs.ext4 and of boot.img's root partition
 FAT_MIN_MIB=32 # boot.img's FAT partition (grown if the kernel+initrd need it)
@@ -335,8 +342,12 @@ done
 # Our own in-guest tools, built statically from images/tools/ (ioprobe: the
 # benchmarks' disk figures; busybox dd cannot do random reads).
 mkdir -p "$ST/usr/bin"
-gcc -O2 -static -Wall -Wextra -Werror -o "$ST/usr/bin/ioprobe" "$IMAGES_DIR/tools/ioprobe.c" ||
-	die "cannot build images/tools/ioprobe.c"
+# vringprobe: a userspace virtio-blk driver through VFIO that feeds the
+# device hostile virtqueues (tests/blackbox/dm_vfio.sh).
+for t in ioprobe vringprobe; do
+	gcc -O2 -static -Wall -Wextra -Werror -o "$ST/usr/bin/$t" "$IMAGES_DIR/tools/$t.c" ||
+		die "cannot build images/tools/$t.c"
+done
 # ld.so.cache so the loader does not depend on built-in search paths.
 ldconfig -r "$ST" 2>/dev/null || true
 
@@ -385,14 +396,16 @@ mkdir -p "$ST/$MODDIR"
 : >"$ST/etc/airlock/modules"
 declare -A COPIED=()
 builtins=()
-for m in "${GUEST_MODULES[@]}"; do
+for m in "${GUEST_MODULES[@]}" - "${GUEST_MODULES_ON_DEMAND[@]}"; do
+	# Those after "-" are copied but not loaded at boot.
+	[ "$m" != - ] || { ondemand=1; continue; }
 	m=${m//-/_}
 	if [ -n "${BUILTIN[$m]:-}" ]; then
 		builtins+=("$m")
 		continue
 	fi
 	[ -n "${MODPATH[$m]:-}" ] || die "module $m is in neither modules.dep nor modules.builtin of $KVER (outside KMOD_DIRS?)"
-	echo "$m" >>"$ST/etc/airlock/modules"
+	[ -n "${ondemand:-}" ] || echo "$m" >>"$ST/etc/airlock/modules"
 	for p in ${MODDEPS[$m]} "${MODPATH[$m]}"; do
 		[ -z "${COPIED[$p]:-}" ] || continue
 		COPIED[$p]=1
@@ -520,6 +533,7 @@ step "manifest"
 	echo "kernel: $KVER ($KPKG)"
 	echo "modules loaded at boot: $(tr '\n' ' ' <"$ST/etc/airlock/modules")"
 	echo "modules built in: ${builtins[*]:-none}"
+	echo "modules for modprobe (not loaded at boot): ${GUEST_MODULES_ON_DEMAND[*]}"
 	echo "boot.img: p1 FAT16 ${fat_mib} MiB at sector $P1_START (syslinux), p2 ext4 ${ROOTFS_MIB} MiB at sector $P2_START"
 	echo
 	echo "# guest packages (version, .deb)"
