@@ -162,6 +162,22 @@ int cmd_create(const struct cli *cli, int argc, char **argv)
 		domcfg_uuid_format(u, uuid);
 	}
 	accel = choose_accel(cfg, cli);
+	if (cfg->placement == DOM_PLACEMENT_DM && cfg->boot == DOM_BOOT_FIRMWARE &&
+	    strcmp(accel, "tcg") == 0 && cfg->n_disks > 0 && !cfg->disks[0].cdrom) {
+		/* Measured: SeaBIOS loads the MBR, then the MBR loads the boot
+		 * sector to the same address, and TCG runs its stale
+		 * translation of the MBR: code written by an out-of-process
+		 * device never invalidates TCG's translation cache
+		 * (qemu-storage-daemon hangs the same way). KVM has no such
+		 * cache. See docs/dm.md, "Limits". */
+		fprintf(stderr,
+			"airlock: create: %s: a firmware boot from a disk served by airlock-dm "
+			"hangs under TCG (QEMU's translation cache never sees what an external "
+			"device writes); boot the kernel directly (kernel = ...), or use "
+			"device_model_version = \"qemu\"\n",
+			cfg->name);
+		goto out;
+	}
 	deny = probe_sandbox_runas(paths_qemu(), paths_uid_base(), 5000);
 	if (paths_mkdirs(paths_run_dir(), 0700) || paths_mkdirs(paths_log_dir(), 0750)) {
 		fprintf(stderr, "airlock: create: cannot make %s or %s: %s\n", paths_run_dir(),

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/util.h"
 #include "dm/blk.h"
+#include "dm/net.h"
 #include "dm/endpoint.h"
 
 struct dm_device {
@@ -23,6 +25,8 @@ static void close_dev(struct dm_device *d)
 {
 	if (d->kind == DM_KIND_BLK)
 		blk_close(d->dev);
+	else
+		net_close(d->dev);
 	d->dev = NULL;
 }
 
@@ -47,10 +51,29 @@ int dm_device_open(const struct dm_devspec *spec, struct loop *loop, unsigned in
 		}
 		ops = &blk_vdev_ops;
 	} else {
+		struct net_params np = {
+			.backend = spec->tap_fd >= 0 ? NET_BACKEND_TAP : NET_BACKEND_STREAM,
+			.fd = spec->tap_fd >= 0 ? spec->tap_fd : spec->stream_fd,
+			.mtu = spec->mtu,
+		};
 		snprintf(name, sizeof(name), "net%u", index);
-		log_err("%s: virtio-net is not built into this airlock-dm", name);
-		rc = -ENOTSUP;
-		goto fail;
+		if (spec->mac_set) {
+			memcpy(np.mac, spec->mac, 6);
+		} else {
+			/* A random locally administered unicast address. */
+			random_bytes(np.mac, 6);
+			np.mac[0] = (uint8_t)((np.mac[0] & 0xfe) | 0x02);
+		}
+		rc = net_open(&np, loop, (struct net_dev **)&d->dev);
+		if (rc < 0) {
+			log_err("%s: %s fd %d: %s", name, spec->tap_fd >= 0 ? "tap" : "stream",
+				np.fd, strerror(-rc));
+			goto fail;
+		}
+		ops = &net_vdev_ops;
+		log_info("%s: %02x:%02x:%02x:%02x:%02x:%02x on %s fd %d", name, np.mac[0],
+			 np.mac[1], np.mac[2], np.mac[3], np.mac[4], np.mac[5],
+			 spec->tap_fd >= 0 ? "tap" : "stream", np.fd);
 	}
 	if (spec->socket_path) {
 		d->listen_fd = dm_listen_unix(spec->socket_path);

@@ -28,6 +28,7 @@ PACKAGES=(
 	passt               # user-mode networking without root
 	iproute2            # bridges, taps, network namespaces in tests and the demo
 	iperf3              # the network peer in tests and benchmarks
+	iputils-ping        # ping from the test namespace to guests
 	openssh-client      # ssh into guests from the test namespace
 	cpio                # initramfs archives
 	mtools              # FAT partition of the bootable image, without loop mounts

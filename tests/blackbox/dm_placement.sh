@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Placement "airlock" for real: `airlock create` with device_model_version =
 # "airlock" starts airlock-dm beside the engine; a Debian guest boots from
-# the disk it serves, writes and reads back 256 MiB with checksums on a
-# second disk, and both file systems check clean after shutdown. Then
+# the disk it serves, reaches a peer in the test's namespace through the
+# NIC it serves (ping, iperf3 both ways), writes and reads back 256 MiB with
+# checksums on a second disk, and both file systems check clean after
+# shutdown. Then
 # airlock-dm is killed -9 at random moments (20 times, during a large
 # buffered copy, so many writes are in flight; and right after its
 # restarts, during the vhost-user handshake with the reconnecting engine):
@@ -35,7 +37,8 @@ memory = 512
 vcpus = 1
 kernel = "$IMG/vmlinux"
 ramdisk = "$IMG/initrd.img"
-cmdline = "console=ttyS0 root=/dev/vda quiet"
+cmdline = "console=ttyS0 root=/dev/vda quiet airlock.ip=10.77.0.2/24 airlock.iperf3"
+vif = [ 'bridge=br0, mac=00:16:3e:77:00:02' ]
 disk = [ 'format=raw, vdev=xvda, access=rw, target=$TMP/root.ext4',
          'format=raw, vdev=xvdb, access=rw, target=$TMP/data.ext4' ]
 on_crash = "destroy"
@@ -52,6 +55,19 @@ check "airlock-dm runs as a process of its own" test -n "$DMPID" -a -d "/proc/$D
 check "the engine has no image file open (airlock-dm does)" bash -c \
 	"! ls -l /proc/$($A read /local/domain/$ID/airlock/engine-pid)/fd | grep -q root.ext4 && ls -l /proc/$DMPID/fd | grep -q root.ext4"
 check "p1 boots from airlock-dm's disk to its ready banner" wait_log p1 "airlock-guest: ready"
+EPID=$($A read "/local/domain/$ID/airlock/engine-pid")
+check "the engine holds no tap (airlock-dm does)" bash -c \
+	"! ls -l /proc/$EPID/fd | grep -q tun && ls -l /proc/$DMPID/fd | grep -q /dev/net/tun"
+
+# --- network: the NIC airlock-dm serves ------------------------------------------
+check "ping the guest from the test namespace" in_ns ping -c 3 -W 5 10.77.0.2
+for dir in "" -R; do
+	what=$([ -z "$dir" ] && echo "host -> guest" || echo "guest -> host")
+	in_ns iperf3 -c 10.77.0.2 -t 3 $dir -J >"$TMP/iperf$dir.json" 2>&1
+	bps=$(/usr/bin/python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"]))' "$TMP/iperf$dir.json" 2>/dev/null)
+	echo "# iperf3 $what: $((${bps:-0} / 1000000)) Mbit/s"
+	check "iperf3 $what moves data" test "${bps:-0}" -gt 0
+done
 
 # --- 256 MiB written and read back with checksums ------------------------------
 gcon p1 300 >"$TMP/big.out" <<'G'
@@ -112,6 +128,18 @@ check "e2fsck -fn: the root file system is clean" fsck_clean "$TMP/root.ext4"
 check "e2fsck -fn: the data file system is clean" fsck_clean "$TMP/data.ext4"
 check_eq "the host reads the guest's 256 MiB with the same checksum" "$w" \
 	"$(debugfs -R 'cat /src' "$TMP/data.ext4" 2>/dev/null | md5sum | cut -d' ' -f1)"
+
+# --- a firmware boot from airlock-dm under TCG is refused, with the reason -----
+if [ "$(field p1 1)" = "" ] && ! $A info 2>/dev/null | grep -Eq "^accelerator: +kvm"; then
+	cat >"$TMP/fw.cfg" <<CFG
+name = "fw1"
+memory = 256
+disk = [ '$TMP/root.ext4,raw,xvda,rw' ]
+device_model_version = "airlock"
+CFG
+	check "a firmware boot from airlock-dm under TCG is refused" bash -c "! $A create $TMP/fw.cfg 2>$TMP/fw.err"
+	check "  and says why" grep -q "hangs under TCG" "$TMP/fw.err"
+fi
 
 # --- a device model that keeps dying: on_crash ---------------------------------
 export AIRLOCK_DM_RESTARTS=2
