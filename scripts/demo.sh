@@ -239,7 +239,8 @@ quiet=" quiet"
 [ "${DEMO_QUIET:-1}" = 0 ] && quiet=""
 cat >"$D/$NAME.cfg" <<CFG
 # The demo guest: Debian's kernel ($(basename "$KERNEL")) booted directly, a private copy of
-# rootfs.ext4 as its root disk, one NIC on br0 in the demo's namespace.
+# rootfs.ext4 as its root disk, one NIC on br0 in the demo's namespace; both
+# served by airlock-dm, the device model, in a process of its own.
 name = "$NAME"
 memory = 256
 vcpus = 1
@@ -251,7 +252,7 @@ vif = [ 'bridge=br0, mac=00:16:3e:77:00:02' ]
 on_poweroff = "destroy"
 on_reboot = "restart"
 on_crash = "destroy"
-device_model_version = "qemu"
+device_model_version = "airlock"
 CFG
 sed 's/^/  /' "$D/$NAME.cfg"
 
@@ -284,6 +285,19 @@ note "create -> ready banner: $READY_S s"
 # --- 5. list and records ------------------------------------------------------------
 step "airlock list"
 airlock list || die "airlock list"
+
+step "the device model: airlock-dm beside the engine"
+DM_PID=$("$AIRLOCK_BIN" read "/local/domain/$DOMID/airlock/dm-pid" 2>/dev/null || true)
+ENG_PID=$("$AIRLOCK_BIN" read "/local/domain/$DOMID/airlock/engine-pid" 2>/dev/null || true)
+[ -n "$DM_PID" ] || die "no airlock-dm recorded for $NAME"
+ps -o pid,user,rss,args -p "$DM_PID" | sed 's/^/  /'
+echo "  what airlock-dm holds (the image, the tap, its listening sockets):"
+ls -l "/proc/$DM_PID/fd" | awk 'NR > 1 { print "    " $NF }' | grep -E "ext4|tun|socket" | sed "s/socket:\[[0-9]*\]/socket/" | sort | uniq -c | sed 's/^/  /'
+echo "  the engine (pid $ENG_PID) holds neither the image nor the tap:"
+if ls -l "/proc/$ENG_PID/fd" | grep -qE "ext4|/dev/net/tun"; then
+	die "the engine holds the image or the tap"
+fi
+note "engine: no image file, no tap; it reaches its devices through vhost-user sockets only"
 
 step "the domain's records in the store"
 airlock ls -r "/local/domain/$DOMID" || die "airlock ls"
