@@ -3,8 +3,12 @@
  * The input is a sequence of records, each: one control byte, a 12-byte
  * header, then the payload bytes the header's size names (clamped to what
  * is left and to the largest payload). Control bits 0-2 give how many fds
- * ride with the header (a 64 KiB memfd for SET_MEM_TABLE, eventfds for any
- * other request), so memory tables map and rings really start; bit 7 sends
+ * ride with the header (a 64 KiB memfd for SET_MEM_TABLE and
+ * SET_INFLIGHT_FD, eventfds for any other request), so memory tables map and
+ * rings really start; the inflight area handed over is the guest memory
+ * itself, so the guest's writes land in it (hostile region contents). Bit 6
+ * on a SET_INFLIGHT_FD sets mmap_size to what its queue counts need, so the
+ * area is mapped more often than chance would allow. Bit 7 sends
  * the record as raw bytes (no fds, the payload cut at control bits 3-6 ×
  * 4 bytes) and then ends the stream, to reach truncation paths.
  *
@@ -13,10 +17,12 @@
  * message), a fresh connection takes over, as the daemon would accept the
  * next front end. The device is a toy that pops and pushes every request.
  * Oracles: no crash, no sanitizer report, no leaked fd or mapping (LSan and
- * the fd count at the end), replies are well-formed.
+ * the fd count at the end), replies are well-formed (an fd only with a
+ * GET_INFLIGHT_FD reply, and then exactly one).
  */
 #include "vhost/vhost.h"
 #include "vhost/vhost_msg.h"
+#include "virtio/inflight.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -142,7 +148,11 @@ static bool pump(struct session *s)
 			if (vhost_msg_recv(s->fe, &r) < 0)
 				break;
 			CHECK(r.hdr.flags & VHOST_USER_REPLY);
-			CHECK(r.nfds == 0);
+			if (r.hdr.request == VHOST_USER_GET_INFLIGHT_FD && r.hdr.size == 24)
+				CHECK(r.nfds == 1);
+			else
+				CHECK(r.nfds == 0);
+			vhost_msg_close_fds(&r);
 		}
 	}
 	return true;
@@ -186,11 +196,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		m.hdr.size = (uint32_t)plen;
+		if (m.hdr.request == VHOST_USER_SET_INFLIGHT_FD && (ctl & 0x40))
+			m.p.inflight.mmap_size = (uint64_t)m.p.inflight.num_queues *
+						 inflight_queue_size(m.p.inflight.queue_size);
 		m.nfds = ctl & 7;
 		if (m.nfds > VHOST_USER_MAX_FDS)
 			m.nfds = VHOST_USER_MAX_FDS;
 		for (unsigned int i = 0; i < m.nfds; i++)
-			m.fds[i] = m.hdr.request == VHOST_USER_SET_MEM_TABLE
+			m.fds[i] = m.hdr.request == VHOST_USER_SET_MEM_TABLE ||
+						   m.hdr.request == VHOST_USER_SET_INFLIGHT_FD
 					   ? dup(memfd)
 					   : eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		int rc = vhost_msg_send(s.fe, &m);

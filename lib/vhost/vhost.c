@@ -31,6 +31,20 @@
  * A queue that turns broken (a hostile chain) stops being served: one log
  * line from vq, and the err eventfd (if any) is signalled so the front end
  * can report DEVICE_NEEDS_RESET. Other queues and connections go on.
+ *
+ * Crash recovery (INFLIGHT_SHMFD). GET_INFLIGHT_FD creates the connection's
+ * inflight area (a sealed memfd, sent back with the reply) and
+ * SET_INFLIGHT_FD maps one the front end hands back; both are refused while
+ * a ring is started, and a reset drops the area (the front end fetches a
+ * new one after a device reset). vhost_inflight.c checks and maps it. When
+ * a ring starts and the area covers its index, the ring's region is given
+ * to its vq with vq_set_inflight() right after vq_setup(): from then on
+ * lib/virtio marks and clears heads itself, and after a back-end restart
+ * hands the requests that were in flight to the device again before any
+ * new one (vq_inflight.c says how duplicates are avoided, and why the base
+ * from SET_VRING_BASE is then replaced by used index + inflight count). A
+ * region that contradicts the rings refuses the start. The device never
+ * knows.
  */
 #include "vhost/vhost.h"
 
@@ -45,6 +59,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "vhost/vhost_inflight.h"
 #include "vhost/vhost_msg.h"
 
 struct vhost_ring {
@@ -82,7 +97,9 @@ struct vhost_conn {
 	struct vhost_mapping maps[VHOST_USER_MAX_REGIONS];
 	unsigned int nmaps;
 	struct vhost_ring rings[VHOST_MAX_QUEUES];
-	struct vdev_notifier notifier; /* handed to the device per started queue */
+	struct vhost_inflight inflight; /* GET/SET_INFLIGHT_FD's area, if any */
+	int reply_fd;			/* an fd to send with the reply, or -1 */
+	struct vdev_notifier notifier;	/* handed to the device per started queue */
 	struct log_ratelimit rl;
 };
 
@@ -96,6 +113,7 @@ static uint64_t offered_protocol(const struct vhost_conn *c)
 {
 	uint64_t p = (1ull << VHOST_USER_PROTOCOL_F_MQ) |
 		     (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
+		     (1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) |
 		     (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE);
 	if (c->ops->get_config)
 		p |= 1ull << VHOST_USER_PROTOCOL_F_CONFIG;
@@ -210,6 +228,19 @@ static int ring_try_start(struct vhost_ring *r)
 		       r->name);
 		return -EFAULT;
 	}
+	struct inflight_queue *region = vhost_inflight_queue(&c->inflight, r->idx);
+	if (region) {
+		int rc = vq_set_inflight(&r->vq, region, c->inflight.queue_size);
+		if (rc < 0) {
+			log_rl(&c->rl, LOG_LVL_WARN, "%s: inflight region unusable: %s", r->name,
+			       strerror(-rc));
+			vq_reset(&r->vq);
+			return rc;
+		}
+		if (vq_resubmit_pending(&r->vq))
+			log_info("%s: resubmitting %u request(s) in flight before the restart",
+				 r->name, vq_resubmit_pending(&r->vq));
+	}
 	r->kick_watch = c->watch->watch(c->watch_ctx, r->kick_fd, on_kick, r);
 	if (!r->kick_watch) {
 		vq_reset(&r->vq);
@@ -234,6 +265,7 @@ static void reset_all(struct vhost_conn *c)
 {
 	for (unsigned int i = 0; i < VHOST_MAX_QUEUES; i++)
 		ring_clear(&c->rings[i]);
+	vhost_inflight_release(&c->inflight);
 	/* Protocol features belong to the connection and survive a device
 	 * reset; virtio features are set again before the next start. */
 	c->features = 0;
@@ -479,6 +511,41 @@ static int h_set_config(struct vhost_conn *c, struct vhost_msg *m, bool *reply)
 	return c->ops->set_config(c->dev, cfg->offset, cfg->data, cfg->size);
 }
 
+static bool any_started(const struct vhost_conn *c)
+{
+	for (unsigned int i = 0; i < VHOST_MAX_QUEUES; i++)
+		if (c->rings[i].started)
+			return true;
+	return false;
+}
+
+static bool inflight_negotiated(const struct vhost_conn *c)
+{
+	return c->protocol & (1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD);
+}
+
+static int h_get_inflight_fd(struct vhost_conn *c, struct vhost_msg *m, bool *reply)
+{
+	int fd = -1;
+
+	if (!inflight_negotiated(c) || any_started(c))
+		return -EINVAL;
+	int rc = vhost_inflight_create(&c->inflight, &m->p.inflight, c->ops->num_queues, &fd);
+	if (rc < 0)
+		return rc;
+	c->reply_fd = fd;
+	m->hdr.size = sizeof(m->p.inflight);
+	*reply = true;
+	return 0;
+}
+
+static int h_set_inflight_fd(struct vhost_conn *c, struct vhost_msg *m, bool *reply)
+{
+	if (!inflight_negotiated(c) || any_started(c))
+		return -EINVAL;
+	return vhost_inflight_adopt(&c->inflight, &m->p.inflight, m->fds[0], c->ops->num_queues);
+}
+
 typedef int (*handler_fn)(struct vhost_conn *c, struct vhost_msg *m, bool *reply);
 
 static const handler_fn handlers[VHOST_USER_REQ_MAX] = {
@@ -500,6 +567,8 @@ static const handler_fn handlers[VHOST_USER_REQ_MAX] = {
 	[VHOST_USER_SET_VRING_ENABLE] = h_set_vring_enable,
 	[VHOST_USER_GET_CONFIG] = h_get_config,
 	[VHOST_USER_SET_CONFIG] = h_set_config,
+	[VHOST_USER_GET_INFLIGHT_FD] = h_get_inflight_fd,
+	[VHOST_USER_SET_INFLIGHT_FD] = h_set_inflight_fd,
 	[VHOST_USER_RESET_DEVICE] = h_reset,
 };
 
@@ -528,13 +597,19 @@ int vhost_conn_on_readable(struct vhost_conn *c)
 		return -EPROTO;
 	}
 	uint32_t flags = m.hdr.flags;
+	c->reply_fd = -1;
 	rc = handlers[m.hdr.request](c, &m, &reply);
 	vhost_msg_close_fds(&m); /* whatever a handler did not keep */
+	int reply_fd = c->reply_fd;
+	c->reply_fd = -1;
 	bool ack = (c->protocol & (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK)) &&
 		   (flags & VHOST_USER_NEED_REPLY);
 	if (rc < 0) {
 		log_rl(&c->rl, LOG_LVL_WARN, "vhost-user: %s refused: %s%s",
 		       vhost_req_name(m.hdr.request), strerror(-rc), ack ? "" : ": closing");
+		if (reply_fd >= 0)
+			close(reply_fd);
+		reply_fd = -1;
 		if (!ack)
 			return -EPROTO;
 	}
@@ -546,7 +621,13 @@ int vhost_conn_on_readable(struct vhost_conn *c)
 	}
 	m.hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY;
 	m.nfds = 0;
+	if (reply && reply_fd >= 0) {
+		m.fds[0] = reply_fd;
+		m.nfds = 1;
+	}
 	rc = vhost_msg_send(c->fd, &m);
+	if (reply_fd >= 0)
+		close(reply_fd); /* the front end has its own copy now */
 	return rc < 0 ? rc : 0;
 }
 
@@ -562,6 +643,7 @@ int vhost_conn_new(int fd, const struct vdev_ops *ops, void *dev,
 	c->watch = watch;
 	c->watch_ctx = watch_ctx;
 	c->notifier = (struct vdev_notifier){.notify = ring_notify, .ctx = c};
+	c->reply_fd = -1;
 	vmem_init(&c->mem);
 	for (unsigned int i = 0; i < VHOST_MAX_QUEUES; i++) {
 		struct vhost_ring *r = &c->rings[i];
@@ -584,6 +666,7 @@ void vhost_conn_free(struct vhost_conn *c)
 	for (unsigned int i = 0; i < VHOST_MAX_QUEUES; i++)
 		ring_clear(&c->rings[i]);
 	unmap_all(c);
+	vhost_inflight_release(&c->inflight);
 	close(c->fd);
 	free(c);
 }

@@ -9,10 +9,11 @@
 _Static_assert(sizeof(struct vhost_msg_hdr) == 12, "vhost-user header is 12 bytes");
 _Static_assert(sizeof(struct vhost_vring_addr) == 40, "vring addr is 40 bytes");
 _Static_assert(sizeof(struct vhost_mem_region) == 32, "memory region is 32 bytes");
+_Static_assert(sizeof(struct vhost_inflight_info) == 24, "inflight description is 24 bytes");
 
 /* What each request may carry. size: the exact payload size, or VAR. */
 enum { SZ_VAR = -1 };
-enum fd_rule { FDS_NONE, FDS_VRING, FDS_REGIONS };
+enum fd_rule { FDS_NONE, FDS_ONE, FDS_VRING, FDS_REGIONS };
 
 struct req_rule {
 	const char *name;
@@ -39,6 +40,8 @@ static const struct req_rule rules[VHOST_USER_REQ_MAX] = {
 	[VHOST_USER_SET_VRING_ENABLE] = {"SET_VRING_ENABLE", 8, FDS_NONE},
 	[VHOST_USER_GET_CONFIG] = {"GET_CONFIG", SZ_VAR, FDS_NONE},
 	[VHOST_USER_SET_CONFIG] = {"SET_CONFIG", SZ_VAR, FDS_NONE},
+	[VHOST_USER_GET_INFLIGHT_FD] = {"GET_INFLIGHT_FD", 24, FDS_NONE},
+	[VHOST_USER_SET_INFLIGHT_FD] = {"SET_INFLIGHT_FD", 24, FDS_ONE},
 	[VHOST_USER_RESET_DEVICE] = {"RESET_DEVICE", 0, FDS_NONE},
 };
 
@@ -155,6 +158,8 @@ int vhost_msg_check(const struct vhost_msg *msg)
 			return -EPROTO;
 	} else if (r->fds == FDS_VRING) {
 		want_fds = (msg->p.u64 & VHOST_USER_VRING_NOFD) ? 0 : 1;
+	} else if (r->fds == FDS_ONE) {
+		want_fds = 1;
 	}
 	if (msg->nfds != want_fds)
 		return -EPROTO;

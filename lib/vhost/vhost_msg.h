@@ -34,6 +34,8 @@ enum vhost_req {
 	VHOST_USER_SET_VRING_ENABLE = 18,
 	VHOST_USER_GET_CONFIG = 24,
 	VHOST_USER_SET_CONFIG = 25,
+	VHOST_USER_GET_INFLIGHT_FD = 31,
+	VHOST_USER_SET_INFLIGHT_FD = 32,
 	VHOST_USER_RESET_DEVICE = 34,
 	VHOST_USER_REQ_MAX = 41,
 };
@@ -43,11 +45,12 @@ enum vhost_req {
 #define VHOST_USER_REPLY	(1u << 2)
 #define VHOST_USER_NEED_REPLY	(1u << 3)
 
-#define VHOST_USER_F_PROTOCOL_FEATURES	   30
-#define VHOST_USER_PROTOCOL_F_MQ	   0
-#define VHOST_USER_PROTOCOL_F_REPLY_ACK	   3
-#define VHOST_USER_PROTOCOL_F_CONFIG	   9
-#define VHOST_USER_PROTOCOL_F_RESET_DEVICE 13
+#define VHOST_USER_F_PROTOCOL_FEATURES	     30
+#define VHOST_USER_PROTOCOL_F_MQ	     0
+#define VHOST_USER_PROTOCOL_F_REPLY_ACK	     3
+#define VHOST_USER_PROTOCOL_F_CONFIG	     9
+#define VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD 12
+#define VHOST_USER_PROTOCOL_F_RESET_DEVICE   13
 
 #define VHOST_USER_MAX_REGIONS	  8
 #define VHOST_USER_MAX_CONFIG	  256
@@ -97,6 +100,16 @@ struct vhost_config {
 
 #define VHOST_CONFIG_HDR_SIZE 12u
 
+/* GET/SET_INFLIGHT_FD: the shared inflight-tracking area (QEMU's
+ * VhostUserInflight, 24 bytes with its tail padding). */
+struct vhost_inflight_info {
+	uint64_t mmap_size;
+	uint64_t mmap_offset;
+	uint16_t num_queues;
+	uint16_t queue_size;
+	uint32_t padding;
+};
+
 struct vhost_msg {
 	struct vhost_msg_hdr hdr;
 	union {
@@ -105,6 +118,7 @@ struct vhost_msg {
 		struct vhost_vring_addr addr;
 		struct vhost_mem_table mem;
 		struct vhost_config config;
+		struct vhost_inflight_info inflight;
 		uint8_t raw[sizeof(struct vhost_mem_table) > sizeof(struct vhost_config)
 				    ? sizeof(struct vhost_mem_table)
 				    : sizeof(struct vhost_config)];
@@ -125,8 +139,9 @@ int vhost_msg_recv(int fd, struct vhost_msg *msg);
 
 /* Checks a received request: no reply flag, a known type, the exact payload
  * size for its type (SET_MEM_TABLE: 8 + 32 * nregions with 1..8 regions;
- * GET/SET_CONFIG: 12 + size, size <= 256) and the exact number of fds (one
- * per region, one for a vring fd message unless it says NOFD, else none).
+ * GET/SET_CONFIG: 12 + size, size <= 256; GET/SET_INFLIGHT_FD: 24) and the
+ * exact number of fds (one per region, one for a vring fd message unless it
+ * says NOFD, one for SET_INFLIGHT_FD, else none).
  * Returns 0, -ENOSYS for an unknown request, or -EPROTO. */
 int vhost_msg_check(const struct vhost_msg *msg);
 

@@ -41,6 +41,16 @@
  * kicks only when it passes our last_avail; without it, the NO_INTERRUPT
  * and NO_NOTIFY flags do the same coarsely.
  *
+ * With inflight tracking on (vq_set_inflight, vhost-user INFLIGHT_SHMFD)
+ * a pop also marks its head inflight in the shared region (counter first,
+ * then the flag) and a push follows the spec's order: the head is linked
+ * in as the last batch, the used element and index are published, then
+ * the flag is cleared and the region's used_idx caught up. Each store is a
+ * release store, so the compiler keeps that order and a SIGKILL between
+ * any two of them leaves a state recovery can resolve (vq_inflight.c has
+ * the recovery and its argument). Heads recovered from the region are
+ * popped before the avail ring and do not move last_avail.
+ *
  * Worked example: num = 4, a driver sets desc[0].next = 1, desc[1].next = 0,
  * both with NEXT. The walk visits 0, 1, 0, 1 and at the fifth step has
  * visited 4 = num descriptors without reaching the end: "chain too long or
@@ -49,6 +59,7 @@
 #include "virtio/vq.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -144,6 +155,7 @@ void vq_reset(struct vq *vq)
 {
 	struct log_ratelimit rl = vq->rl;
 
+	free(vq->resubmit);
 	memset(vq, 0, sizeof(*vq));
 	vq->rl = rl;
 }
@@ -257,10 +269,38 @@ static const char *walk_chain(struct vq *vq, uint16_t head, struct vq_elem *elem
 	return NULL;
 }
 
+/* Marks head inflight in the region: counter, then (release) the flag. */
+static void inflight_mark(struct vq *vq, uint16_t head)
+{
+	struct inflight_desc *d = &vq->inflight->desc[head];
+
+	__atomic_store_n(&d->counter, vq->inflight_counter++, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->inflight, 1, __ATOMIC_RELEASE);
+}
+
+/* The next head recovered from the inflight region, walked like any chain;
+ * last_avail does not move. */
+static int pop_resubmit(struct vq *vq, struct vq_elem *elem)
+{
+	uint16_t head = vq->resubmit[vq->resubmit_next];
+	const char *why = walk_chain(vq, head, elem);
+
+	if (why) {
+		vq_mark_broken(vq, why);
+		return -EIO;
+	}
+	/* Still inflight (the front end may have scribbled on the flag). */
+	__atomic_store_n(&vq->inflight->desc[head].inflight, 1, __ATOMIC_RELEASE);
+	vq->resubmit_next++;
+	return 1;
+}
+
 int vq_pop(struct vq *vq, struct vq_elem *elem)
 {
 	if (!vq->ready || vq->broken)
 		return 0;
+	if (vq->resubmit_next < vq->resubmit_n)
+		return pop_resubmit(vq, elem);
 	uint16_t avail_idx = __atomic_load_n(avail_idx_p(vq), __ATOMIC_ACQUIRE);
 	uint16_t pending = (uint16_t)(avail_idx - vq->last_avail);
 	if (pending == 0)
@@ -280,6 +320,10 @@ int vq_pop(struct vq *vq, struct vq_elem *elem)
 		vq_mark_broken(vq, why);
 		return -EIO;
 	}
+	if (vq->inflight)
+		inflight_mark(vq, head);
+	if (vq->avail_pops < UINT32_MAX)
+		vq->avail_pops++;
 	vq->last_avail++;
 	if (vq->event_idx)
 		__atomic_store_n(avail_event_p(vq), vq->last_avail, __ATOMIC_RELAXED);
@@ -288,17 +332,37 @@ int vq_pop(struct vq *vq, struct vq_elem *elem)
 
 void vq_unpop(struct vq *vq, unsigned int n)
 {
-	vq->last_avail = (uint16_t)(vq->last_avail - n);
+	/* Avail pops came after every resubmitted one: undo those first. */
+	unsigned int from_avail = n < vq->avail_pops ? n : vq->avail_pops;
+	unsigned int from_resubmit = n - from_avail;
+
+	vq->avail_pops -= from_avail;
+	vq->last_avail = (uint16_t)(vq->last_avail - from_avail);
+	if (from_resubmit > vq->resubmit_next)
+		from_resubmit = vq->resubmit_next;
+	vq->resubmit_next -= from_resubmit;
 }
 
 void vq_push(struct vq *vq, uint16_t head, uint32_t len)
 {
-	if (!vq->ready)
+	if (!vq->ready || head >= vq->num)
 		return;
+	struct inflight_queue *q = vq->inflight;
+	if (q) {
+		/* A batch of one: desc[head].next = last_batch_head, then
+		 * last_batch_head = head. */
+		uint16_t prev = __atomic_load_n(&q->last_batch_head, __ATOMIC_RELAXED);
+		__atomic_store_n(&q->desc[head].next, prev, __ATOMIC_RELAXED);
+		__atomic_store_n(&q->last_batch_head, head, __ATOMIC_RELEASE);
+	}
 	struct vring_used_elem e = {.id = head, .len = len};
 	memcpy(vq->used + 4 + 8 * (size_t)(vq->used_idx % vq->num), &e, sizeof(e));
 	vq->used_idx++;
 	__atomic_store_n(used_idx_p(vq), vq->used_idx, __ATOMIC_RELEASE);
+	if (q) {
+		__atomic_store_n(&q->desc[head].inflight, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&q->used_idx, vq->used_idx, __ATOMIC_RELEASE);
+	}
 }
 
 /* virtio 2.7.10: notify if new_idx has passed event_idx since old. */
@@ -342,6 +406,8 @@ bool vq_set_kicks(struct vq *vq, bool enable)
 	}
 	if (!enable)
 		return false;
+	if (vq->resubmit_next < vq->resubmit_n)
+		return true;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return __atomic_load_n(avail_idx_p(vq), __ATOMIC_ACQUIRE) != vq->last_avail;
 }

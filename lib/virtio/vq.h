@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 
 #include "common/log.h"
+#include "virtio/inflight.h"
 #include "virtio/vmem.h"
 
 #define VQ_MAX_SIZE 32768u
@@ -65,6 +66,14 @@ struct vq {
 	bool ready;
 	bool broken;
 	struct log_ratelimit rl;
+
+	/* Inflight tracking (vq_set_inflight; NULL: off). */
+	struct inflight_queue *inflight;
+	uint64_t inflight_counter;  /* next pop's counter */
+	uint16_t *resubmit;	    /* heads to pop again, oldest first */
+	unsigned int resubmit_n;    /* entries in resubmit */
+	unsigned int resubmit_next; /* next one to pop */
+	unsigned int avail_pops;    /* chains popped from avail (saturating) */
 };
 
 /* One popped chain: out[0..out_num) are the driver's readable buffers,
@@ -95,20 +104,51 @@ int vq_setup(struct vq *vq, const struct vmem *mem, unsigned int num, void *desc
 int vq_setup_gpa(struct vq *vq, const struct vmem *mem, unsigned int num, uint64_t desc,
 		 uint64_t avail, uint64_t used, uint64_t features, uint16_t base, const char *name);
 
+/* Turns on inflight tracking (vhost-user INFLIGHT_SHMFD) for a queue that
+ * vq_setup() just set up: `region` is this queue's part of the shared
+ * region, with desc_num (>= the queue size) descriptor states; the caller
+ * guarantees inflight_queue_size(desc_num) bytes there, 8-byte aligned,
+ * mapped until vq_reset/vq_setup. From then on every pop marks its head
+ * inflight and every push follows the spec's split-ring procedure.
+ *
+ * A region never used (version 0) is initialised and indices stay at the
+ * base. A region in use is recovered first (essay atop vq_inflight.c): an
+ * interrupted push is resolved against the used ring, the used index is
+ * taken from the used ring, last_avail becomes used + the number of heads
+ * still inflight, and vq_pop hands those heads out again, oldest first,
+ * before any new avail entry.
+ *
+ * Returns 0, -EINVAL (queue not ready, desc_num below the queue size, a
+ * region of another version or size, or one that contradicts the used
+ * ring: the queue must not be served), or -ENOMEM. On failure tracking
+ * stays off and the queue is unchanged. */
+int vq_set_inflight(struct vq *vq, struct inflight_queue *region, unsigned int desc_num);
+
+/* Number of heads vq_pop will still hand out again from an inflight
+ * region before it reads new avail entries. */
+unsigned int vq_resubmit_pending(const struct vq *vq);
+
 /* Detaches the rings: the queue is no longer ready, nor broken. */
 void vq_reset(struct vq *vq);
 
-/* Pops the next available chain into *elem. Returns 1 with *elem filled, 0
- * if no chain is available (or the queue is not ready or broken), or -EIO
- * when the chain is malformed: the queue is then marked broken (one rate-
- * limited log line) and pops nothing more until vq_reset/vq_setup. */
+/* Pops the next available chain into *elem: with inflight tracking, heads
+ * to resubmit come first (last_avail does not move for them). Returns 1
+ * with *elem filled, 0 if no chain is available (or the queue is not ready
+ * or broken), or -EIO when the chain is malformed: the queue is then marked
+ * broken (one rate-limited log line) and pops nothing more until
+ * vq_reset/vq_setup. */
 int vq_pop(struct vq *vq, struct vq_elem *elem);
 
-/* Gives the last `n` popped chains back (they will be popped again). */
+/* Gives the last `n` popped chains back (they will be popped again, in the
+ * same order). Their heads stay marked inflight: if the back end dies
+ * before popping them again, recovery hands them out once. */
 void vq_unpop(struct vq *vq, unsigned int n);
 
 /* Returns chain `head` to the driver, `len` bytes written into its in
- * buffers, and publishes the used index. A no-op on a queue not ready. */
+ * buffers, and publishes the used index; with inflight tracking, in the
+ * spec's order (batch head, used ring, inflight flag, region used_idx) so
+ * that a crash between any two steps is resolved on recovery. A no-op on
+ * a queue not ready or a head out of range. */
 void vq_push(struct vq *vq, uint16_t head, uint32_t len);
 
 /* After pushes: returns true if the driver wants an interrupt now (per
