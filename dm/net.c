@@ -247,6 +247,7 @@ const struct vdev_ops net_vdev_ops = {
 	.set_features = net_set_features,
 	.num_queues = 2,
 	.get_config = net_get_config,
+	.config_by_frontend = true,
 	.queue_kick = net_queue_kick,
 	.queue_start = net_queue_start,
 	.queue_stop = net_queue_stop,

@@ -115,7 +115,7 @@ static uint64_t offered_protocol(const struct vhost_conn *c)
 		     (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
 		     (1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) |
 		     (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE);
-	if (c->ops->get_config)
+	if (c->ops->get_config && !c->ops->config_by_frontend)
 		p |= 1ull << VHOST_USER_PROTOCOL_F_CONFIG;
 	return p;
 }
@@ -139,6 +139,9 @@ static void ring_stop(struct vhost_ring *r)
 	if (r->started)
 		r->base = r->vq.last_avail;
 	r->started = false;
+	/* A restarted ring is a fresh queue: if it breaks again, the front
+	 * end must hear of it again (QEMU sends SET_VRING_ERR only once). */
+	r->err_signalled = false;
 	vq_reset(&r->vq);
 }
 

@@ -42,6 +42,11 @@ struct vdev_ops {
 	 * -EINVAL when the range is outside the device's config space. NULL
 	 * if the device has no config space. */
 	int (*get_config)(void *dev, uint32_t offset, uint8_t *buf, uint32_t len);
+	/* True when the front end builds this device's config space itself
+	 * (QEMU's virtio-net on a vhost-user netdev does): the transport does
+	 * not offer to serve config (vhost-user PROTOCOL_F_CONFIG), which such
+	 * a front end warns about. get_config stays for other transports. */
+	bool config_by_frontend;
 	/* Writes config bytes; NULL: config writes are refused (-ENOTSUP). */
 	int (*set_config)(void *dev, uint32_t offset, const uint8_t *buf, uint32_t len);
 	/* The driver kicked queue `idx` (or it was just started): pop, serve and
