@@ -51,6 +51,16 @@
  * the recovery and its argument). Heads recovered from the region are
  * popped before the avail ring and do not move last_avail.
  *
+ * Chain length: a direct chain may visit at most num descriptors (a loop
+ * is caught the same way); an indirect table at most its own length
+ * (≤ VQ_MAX_SIZE entries), and one element at most VQ_MAX_IOV buffers. The
+ * spec asks the driver not to build chains longer than the queue, but an
+ * indirect table longer than a small queue is what Linux's virtio-blk
+ * legitimately builds when seg_max (254 here) exceeds the queue size
+ * (vhost-user-blk-pci defaults to 128), and QEMU's own devices accept it:
+ * refusing it would break honest guests, while every bound above keeps a
+ * hostile one to bounded work.
+ *
  * Worked example: num = 4, a driver sets desc[0].next = 1, desc[1].next = 0,
  * both with NEXT. The walk visits 0, 1, 0, 1 and at the fifth step has
  * visited 4 = num descriptors without reaching the end: "chain too long or
