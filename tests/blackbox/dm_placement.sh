@@ -83,8 +83,11 @@ check_eq "the read-back checksum equals the written one" "$w" "$r"
 [ -n "$w" ] || sed 's/^/#   /' "$TMP/big.out" | tail -5
 
 # --- kill -9 at random moments during a copy; during handshakes ------------------
+# The guest samples its disk's in-flight writes while it copies, so the
+# test knows the kills met a loaded queue.
 gcon p1 5 >/dev/null <<'G'
-(cp /mnt/src /mnt/copy && sync && echo copy-done >/dev/console) </dev/null >/dev/null 2>&1 &
+(cp /mnt/src /mnt/copy && sync && touch /tmp/copied && echo copy-done >/dev/console) </dev/null >/dev/null 2>&1 &
+(m=0; while [ ! -e /tmp/copied ]; do set -- $(cat /sys/block/vdb/inflight); [ "$2" -gt "$m" ] && m=$2; usleep 20000; done; echo "max-inflight-writes $m" >/dev/console) </dev/null >/dev/null 2>&1 &
 G
 kills=0 restarts=0
 for i in $(seq 1 20); do
@@ -109,6 +112,10 @@ restarts=$(grep -c "airlock-dm restarted" "$AIRLOCK_LOG_DIR/p1.log")
 check "the supervisor restarted airlock-dm after each kill ($restarts)" test "$restarts" -ge "$kills"
 check "p1 is still running" bash -c "[ \"\$($A list | awk '\$2 == \"p1\" {print \$3}')\" = running ]"
 check "the copy finishes after the kills" wait_log p1 "copy-done"
+wait_log p1 "max-inflight-writes" >/dev/null
+maxw=$($A log p1 | grep -a -o "max-inflight-writes [0-9]*" | tail -1 | cut -d' ' -f2)
+echo "# most writes in flight seen by the guest during the kills: ${maxw:-?}"
+check "at least 16 writes were in flight at once during the kills" test "${maxw:-0}" -ge 16
 gcon p1 120 >"$TMP/copy.out" <<'G'
 echo 3 >/proc/sys/vm/drop_caches; echo "copy $(md5sum </mnt/copy)"; echo "src $(md5sum </mnt/src)"
 G
