@@ -7,13 +7,14 @@
 #   make bench   store benchmark, full mode (writes docs/bench-store.md figures)
 #   make bench-boot  create -> ssh boot benchmark (writes docs/bench-boot.md)
 #   make bench-disk  in-guest disk figures per placement (writes docs/bench-disk.md)
+#   make bench-net   iperf3 to and from a guest per placement (writes docs/bench-net.md)
 
 SHELL := /bin/bash
 BUILD ?= build
 BUILD_SAN ?= build-san
 FUZZ_SECONDS ?= 20
 
-.PHONY: all setup build build-san check demo fuzz bench bench-boot bench-disk format clean
+.PHONY: all setup build build-san check demo fuzz bench bench-boot bench-disk bench-net format clean
 
 all: build
 
@@ -49,6 +50,7 @@ bench: build
 	@bash bench/store.sh $(BUILD)
 bench-boot: build ; @bash bench/boot.sh $(BUILD)
 bench-disk: build ; @bash bench/disk.sh $(BUILD)
+bench-net: build ; @bash bench/net.sh $(BUILD)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

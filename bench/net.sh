@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# bench/net.sh BUILD_DIR [--quick] [--seconds S] [--rounds R]
+#
+# Network figures from a real guest for every virtio-net placement, in the
+# same run, interleaved (A B C A B C ...), medians and ratios reported:
+#   qemu-msix  QEMU's built-in virtio-net on a tap, MSI-X (QEMU's default);
+#   qemu-intx  the same with vectors=0 (INTx): what INTx alone costs;
+#   dm         airlock-dm serving virtio-net over vhost-user on the same tap,
+#              INTx (vectors=0: QEMU 7.2 under TCG crashes in
+#              vhost_net_start -> msix_set_vector_notifiers with MSI-X).
+#
+# Same terms for all: the guest image and kernel, 1 vCPU, 512 MiB of guest
+# RAM in a shared memfd, one rx and one tx queue of 256 descriptors
+# (rx_queue_size=256,tx_queue_size=256, QEMU's defaults, set explicitly),
+# the same MAC, a tap opened with a vnet header (offloads on) on a bridge.
+# The peer is iperf3 in a network namespace the script makes (br0,
+# 10.80.0.1/24; the guest is 10.80.0.2): no traffic leaves this machine. The
+# guest runs `iperf3 -s` (kernel option airlock.iperf3); the host's client
+# measures host->guest, and with -R guest->host, one TCP stream, S seconds
+# after 1 s omitted (slow start), the receiver's figure.
+# Memory (bench/mem.sh) is sampled in the middle of every transfer.
+# Full mode writes docs/bench-net.md; --quick (one short round) prints TAP.
+# Needs root (namespace, tap).
+set -euo pipefail
+BUILD=${1:?usage: bench/net.sh BUILD_DIR [--quick] [--seconds S] [--rounds R]}
+shift
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$(cd "$BUILD" && pwd)
+DM=$BUILD/dm/airlock-dm
+[ -x "$DM" ] || { echo "bench/net.sh: $DM: not built" >&2; exit 1; }
+. "$TOP/bench/mem.sh"
+QUICK=0
+SECS=10
+ROUNDS=5
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) QUICK=1 SECS=3 ROUNDS=1 ;;
+	--seconds) SECS=$2; shift ;;
+	--rounds) ROUNDS=$2; shift ;;
+	*) echo "bench/net.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+IMG=$TOP/out/images
+W=$(mktemp -d /tmp/airlock-bnet.XXXXXX)
+NS=airlock-bn$$
+GUEST=10.80.0.2
+MAC=52:54:00:50:00:02
+QPID="" SPID=""
+cleanup() {
+	[ -n "$QPID" ] && kill "$QPID" 2>/dev/null
+	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
+	wait 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$W"
+}
+trap cleanup EXIT
+
+bash "$TOP/images/build.sh" >"$W/images.log" 2>&1 || { cat "$W/images.log"; exit 1; }
+cp "$IMG/id_ed25519" "$W/key" && chmod 600 "$W/key"
+ip netns add "$NS"
+ip netns exec "$NS" ip link set lo up
+ip netns exec "$NS" ip link add br0 type bridge
+ip netns exec "$NS" ip addr add 10.80.0.1/24 dev br0
+ip netns exec "$NS" ip link set br0 up
+ip netns exec "$NS" ip tuntap add tap0 mode tap
+ip netns exec "$NS" ip link set tap0 master br0 up
+
+gssh() {
+	ip netns exec "$NS" ssh -q -i "$W/key" -o StrictHostKeyChecking=no \
+		-o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o BatchMode=yes \
+		-o ServerAliveInterval=5 root@$GUEST "$@"
+}
+
+# Opens tap0 as airlock-dm wants it (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR) and
+# execs the command with the fd's number in place of @TAPFD@.
+TAPHELPER='
+import fcntl, os, struct, sys
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", b"tap0", 0x0002 | 0x1000 | 0x4000))
+os.set_inheritable(fd, True)
+os.execv(sys.argv[1], [a.replace("@TAPFD@", str(fd)) for a in sys.argv[1:]])
+'
+
+# boot CONFIG: starts the engine with CONFIG's NIC, waits for ssh.
+boot() {
+	local nic=() q="mac=$MAC,rx_queue_size=256,tx_queue_size=256"
+	case $1 in
+	qemu-msix)
+		nic=(-netdev tap,id=n0,ifname=tap0,script=no,downscript=no -device "virtio-net-pci,netdev=n0,$q") ;;
+	qemu-intx)
+		nic=(-netdev tap,id=n0,ifname=tap0,script=no,downscript=no -device "virtio-net-pci,netdev=n0,$q,vectors=0") ;;
+	dm)
+		rm -f "$W/net.sock"
+		ip netns exec "$NS" python3 -c "$TAPHELPER" "$DM" \
+			--device "net,socket=$W/net.sock,tap-fd=@TAPFD@,mac=$MAC" >>"$W/dm.log" 2>&1 &
+		SPID=$!
+		for _ in $(seq 1 50); do [ -S "$W/net.sock" ] && break; sleep 0.1; done
+		nic=(-chardev "socket,id=c1,path=$W/net.sock" -netdev vhost-user,id=n0,chardev=c1
+			-device "virtio-net-pci,netdev=n0,$q,vectors=0") ;;
+	esac
+	ip netns exec "$NS" qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m 512 \
+		-object memory-backend-memfd,id=mem,size=512M,share=on -machine pc,memory-backend=mem \
+		-nodefaults -display none -serial "file:$W/console-$1.log" \
+		-kernel "$IMG/vmlinux" -initrd "$IMG/initrd.img" \
+		-append "console=ttyS0 root=none airlock.ip=$GUEST/24 airlock.iperf3 quiet" \
+		"${nic[@]}" >"$W/qemu-$1.log" 2>&1 &
+	QPID=$!
+	for _ in $(seq 1 300); do gssh true 2>/dev/null && return 0; sleep 0.5; done
+	echo "bench/net.sh: $1: guest did not answer ssh" >&2
+	tail -5 "$W/console-$1.log" "$W/qemu-$1.log" >&2
+	[ -s "$W/dm.log" ] && tail -5 "$W/dm.log" >&2
+	return 1
+}
+
+halt() {
+	kill "$QPID" 2>/dev/null; wait "$QPID" 2>/dev/null; QPID=""
+	if [ -n "$SPID" ]; then kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; SPID=""; fi
+}
+
+# xfer CONFIG ROUND DIR: one iperf3 run into $W/raw, memory sampled halfway.
+xfer() {
+	local rev=()
+	[ "$3" = g2h ] && rev=(-R)
+	ip netns exec "$NS" iperf3 -c $GUEST -t "$SECS" -O 1 -J "${rev[@]}" >"$W/iperf.json" 2>&1 &
+	local p=$!
+	sleep "$(awk -v s="$SECS" 'BEGIN { print 1.5 + s / 2 }')"
+	mem_sample "config=$1 round=$2 dir=$3" "$QPID" $SPID >>"$W/mem"
+	if ! wait "$p"; then
+		echo "bench/net.sh: $1 $3: iperf3 failed" >&2
+		cat "$W/iperf.json" >&2
+		exit 1
+	fi
+	/usr/bin/python3 - "$W/iperf.json" "config=$1 round=$2 dir=$3" >>"$W/raw" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))['end']
+r, s = e['sum_received'], e['sum_sent']
+print(f"{sys.argv[2]} seconds={r['seconds']:.2f} bytes={r['bytes']} mbit_per_s={r['bits_per_second'] / 1e6:.1f} retransmits={s.get('retransmits', 0)}")
+PY
+	sleep 0.5
+}
+
+run() {
+	boot "$1"
+	for d in g2h h2g; do xfer "$1" "$2" "$d"; done
+	halt
+}
+
+CONFIGS=(qemu-msix qemu-intx dm)
+for r in $(seq 1 "$ROUNDS"); do
+	for c in "${CONFIGS[@]}"; do run "$c" "$r"; done
+done
+
+table=$(/usr/bin/python3 - "$W/raw" <<'PY'
+import sys, statistics as st
+rows = [dict(kv.split('=', 1) for kv in l.split()) for l in open(sys.argv[1]) if l.strip()]
+CF = ('qemu-msix', 'qemu-intx', 'dm')
+D = ('g2h', 'h2g')
+med = {}
+for c in CF:
+    for d in D:
+        v = [float(r['mbit_per_s']) for r in rows if r['config'] == c and r['dir'] == d]
+        med[c, d] = st.median(v) if v else 0.0
+names = {'qemu-msix': "QEMU's virtio-net, tap, MSI-X", 'qemu-intx': "QEMU's virtio-net, tap, INTx (vectors=0)", 'dm': 'airlock-dm vhost-user net, tap, INTx'}
+print('| configuration | guest→host Mbit/s | host→guest Mbit/s | vs QEMU MSI-X (g→h / h→g) | vs QEMU INTx (g→h / h→g) |')
+print('|---|--:|--:|--:|--:|')
+for c in CF:
+    r = lambda b: ' / '.join(f"{med[c, d] / (med[b, d] or 1):.2f}×" for d in D)
+    print(f"| {names[c]} | {med[c, 'g2h']:.0f} | {med[c, 'h2g']:.0f} | {r('qemu-msix')} | {r('qemu-intx')} |")
+PY
+)
+memtable=$(mem_table "$W/mem" "qemu-msix=QEMU's virtio-net, MSI-X" "qemu-intx=QEMU's virtio-net, INTx" "dm=airlock-dm vhost-user net")
+if [ "$QUICK" = 1 ]; then
+	n=0
+	while read -r line; do
+		n=$((n + 1))
+		echo "ok $n - net bench ran: $line"
+	done < <(awk '{ print $1, $3, $6 }' "$W/raw")
+	echo "1..$n"
+	echo "$memtable" | sed 's/^/# /'
+	exit 0
+fi
+echo "$table"
+echo "$memtable"
+DOC=$TOP/docs/bench-net.md
+{
+	echo "# Network benchmark: placements side by side"
+	echo
+	echo "Measured by \`bench/net.sh $(realpath --relative-to="$TOP" "$BUILD")\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$TOP" rev-parse --short HEAD)."
+	echo
+	echo "- Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs; kernel $(uname -r)."
+	echo "- Accelerator: TCG; QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}'); iperf3 $(iperf3 --version | head -1 | awk '{print $2}')."
+	echo "- Guest: airlock's image (out/images, $(awk '/linux-image-[0-9]/ {print $2, $3; exit}' "$IMG/manifest.txt")), 1 vCPU, 512 MiB (memory-backend-memfd, share=on, in every configuration), booted from vmlinux + initramfs, \`iperf3 -s\` started by its init."
+	echo "- Same terms: virtio-net with one rx and one tx queue of 256 descriptors each (rx_queue_size=256, tx_queue_size=256: QEMU's defaults, set explicitly), the same MAC; the host side is a tap with a vnet header (offloads on) on a bridge in a network namespace the script makes; the peer is iperf3 in that namespace (one TCP stream, $SECS s after 1 s omitted, the receiver's figure). No traffic leaves the machine."
+	echo "- Configurations: QEMU's built-in virtio-net (in-process, tap backend) with MSI-X (QEMU's default) and with vectors=0 (INTx); airlock-dm serving virtio-net over vhost-user on the same tap, INTx (vectors=0 is required: QEMU 7.2 under TCG crashes in vhost_net_start → msix_set_vector_notifiers with MSI-X)."
+	echo "- $ROUNDS rounds, configurations interleaved (A B C A B C …); medians."
+	echo
+	echo "$table"
+	echo
+	echo "## Memory, while the guest is loaded"
+	echo
+	echo "Sampled in the middle of every transfer (bench/mem.sh). USS: Private_Clean +"
+	echo "Private_Dirty over /proc/PID/smaps, the guest RAM memfd mapping left out."
+	echo "PSS: smaps_rollup's Pss (guest RAM included). Goal for airlock-dm: at most"
+	echo "8 MiB USS per guest."
+	echo
+	echo "$memtable"
+	echo
+	# A hand-written "## Analysis" section (profiles, causes) survives reruns.
+	if [ -f "$DOC" ]; then
+		awk '/^## / { keep = ($0 == "## Analysis") } keep { l[++n] = $0 }
+			END { while (n > 0 && l[n] == "") n--; for (i = 1; i <= n; i++) print l[i]; if (n) print "" }' "$DOC"
+	fi
+	echo "## Raw runs"
+	echo
+	echo '```'
+	cat "$W/raw"
+	echo
+	cat "$W/mem"
+	echo '```'
+} >"$DOC"
+echo "wrote docs/bench-net.md"
