@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "dm/blk.h"
+#include "virtio/iov.h"
 #include "virtio/vdev.h"
 
 #define VIRTIO_BLK_F_SEG_MAX	  2
@@ -151,14 +152,6 @@ enum blk_parse blk_req_parse(struct blk_dev *d, const struct vq_elem *e, struct 
 void blk_req_push(struct blk_dev *d, struct blk_req *r, struct vq *vq);
 
 /* ---- blk_io.c ---- */
-
-/* Copies len bytes starting skip bytes into the iovecs to buf. Returns
- * false (buf partly filled) when the iovecs hold fewer. */
-bool blk_iov_gather(const struct iovec *iov, unsigned int n, size_t skip, void *buf, size_t len);
-
-/* Copies len bytes of buf into the iovecs from skip bytes on (what fits). */
-void blk_iov_scatter(const struct iovec *iov, unsigned int n, size_t skip, const void *buf,
-		     size_t len);
 
 enum blk_step_kind { BLK_STEP_READ, BLK_STEP_WRITE, BLK_STEP_FSYNC, BLK_STEP_FALLOC };
 

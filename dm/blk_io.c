@@ -28,42 +28,6 @@
 
 #include "dm/blk_int.h"
 
-bool blk_iov_gather(const struct iovec *iov, unsigned int n, size_t skip, void *buf, size_t len)
-{
-	uint8_t *d = buf;
-	for (unsigned int i = 0; i < n && len > 0; i++) {
-		size_t l = iov[i].iov_len;
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		size_t k = l - skip < len ? l - skip : len;
-		memcpy(d, (const uint8_t *)iov[i].iov_base + skip, k);
-		d += k;
-		len -= k;
-		skip = 0;
-	}
-	return len == 0;
-}
-
-void blk_iov_scatter(const struct iovec *iov, unsigned int n, size_t skip, const void *buf,
-		     size_t len)
-{
-	const uint8_t *s = buf;
-	for (unsigned int i = 0; i < n && len > 0; i++) {
-		size_t l = iov[i].iov_len;
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		size_t k = l - skip < len ? l - skip : len;
-		memcpy((uint8_t *)iov[i].iov_base + skip, s, k);
-		s += k;
-		len -= k;
-		skip = 0;
-	}
-}
-
 bool blk_io_begin(struct blk_dev *d, struct blk_req *r)
 {
 	if (!r->bounce_needed || r->bounce >= 0)
@@ -97,8 +61,8 @@ void blk_io_step(struct blk_dev *d, struct blk_req *r, struct blk_step *s)
 			r->sub.iov_base = blk_bounce_buf(&d->bounce, r->bounce);
 			r->sub.iov_len = window(r);
 			if (r->op == BLK_OP_WRITE)
-				blk_iov_gather(r->iov, r->niov, r->done, r->sub.iov_base,
-					       r->sub.iov_len);
+				iov_gather(r->iov, r->niov, r->done, r->sub.iov_base,
+					   r->sub.iov_len);
 			s->iov = &r->sub;
 			s->iovcnt = 1;
 		} else {
@@ -158,8 +122,8 @@ bool blk_io_advance(struct blk_dev *d, struct blk_req *r, int64_t res)
 		if (res == 0 || (uint64_t)res > want)
 			return fail(r);
 		if (r->bounce >= 0 && r->op == BLK_OP_READ)
-			blk_iov_scatter(r->iov, r->niov, r->done,
-					blk_bounce_buf(&d->bounce, r->bounce), (size_t)res);
+			iov_from_buf(r->iov, r->niov, r->done,
+				     blk_bounce_buf(&d->bounce, r->bounce), (size_t)res);
 		else if (r->bounce < 0)
 			consume(r, (size_t)res);
 		r->done += (uint32_t)res;

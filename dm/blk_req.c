@@ -32,23 +32,9 @@ struct blk_outhdr {
 static unsigned int slice(const struct iovec *src, unsigned int n, size_t skip, size_t len,
 			  struct iovec *dst, unsigned int cap)
 {
-	unsigned int k = 0;
-	for (unsigned int i = 0; i < n && len > 0; i++) {
-		size_t l = src[i].iov_len;
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		if (k == cap)
-			return cap + 1;
-		size_t take = l - skip < len ? l - skip : len;
-		dst[k].iov_base = (uint8_t *)src[i].iov_base + skip;
-		dst[k].iov_len = take;
-		k++;
-		skip = 0;
-		len -= take;
-	}
-	return k;
+	unsigned int k = iov_slice(src, n, skip, len, dst, cap);
+
+	return k == cap && iov_size(dst, k) < len ? cap + 1 : k;
 }
 
 /* The host address of the chain's last device-writable byte. */
@@ -113,7 +99,7 @@ static enum blk_parse parse_dz(struct blk_dev *d, const struct vq_elem *e,
 		return answer(r, VIRTIO_BLK_S_UNSUPP);
 	if (bytes % sizeof(struct blk_seg) != 0 || n == 0 || n > BLK_MAX_DZ_SEG)
 		return answer(r, VIRTIO_BLK_S_IOERR);
-	if (!blk_iov_gather(e->iov, e->out_num, sizeof(*h), r->seg, bytes))
+	if (!iov_gather(e->iov, e->out_num, sizeof(*h), r->seg, bytes))
 		return answer(r, VIRTIO_BLK_S_IOERR);
 	for (size_t i = 0; i < n; i++) {
 		const struct blk_seg *s = &r->seg[i];
@@ -143,7 +129,7 @@ enum blk_parse blk_req_parse(struct blk_dev *d, const struct vq_elem *e, struct 
 	r->status_byte = status_byte(e);
 	if (!r->status_byte)
 		return BLK_PARSE_BROKEN;
-	if (!blk_iov_gather(e->iov, e->out_num, 0, &h, sizeof(h)))
+	if (!iov_gather(e->iov, e->out_num, 0, &h, sizeof(h)))
 		return answer(r, VIRTIO_BLK_S_IOERR);
 	switch (h.type) {
 	case VIRTIO_BLK_T_IN:
@@ -155,7 +141,7 @@ enum blk_parse blk_req_parse(struct blk_dev *d, const struct vq_elem *e, struct 
 	case VIRTIO_BLK_T_GET_ID: {
 		size_t room = e->in_len - 1u;
 		size_t k = room < BLK_ID_BYTES ? room : BLK_ID_BYTES;
-		blk_iov_scatter(e->iov + e->out_num, e->in_num, 0, d->id, k);
+		iov_from_buf(e->iov + e->out_num, e->in_num, 0, d->id, k);
 		r->written = (uint32_t)k;
 		return answer(r, VIRTIO_BLK_S_OK);
 	}

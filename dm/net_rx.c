@@ -37,7 +37,7 @@
 #include <unistd.h>
 
 #include "dm/net_int.h"
-#include "dm/net_iov.h"
+#include "virtio/iov.h"
 
 enum rx_res {
 	RX_MORE,  /* progress: go on */
@@ -179,8 +179,8 @@ static enum rx_res deliver(struct net_dev *d, const struct net_hdr *bh, const ui
 	uint8_t hb[NET_HDR_LEN];
 	h.num_buffers = (uint16_t)k;
 	net_hdr_encode(&h, hb, d->ghdr);
-	net_iov_from_buf(d->rx_iov, n, 0, hb, d->ghdr);
-	net_iov_from_buf(d->rx_iov, n, d->ghdr, frame, len);
+	iov_from_buf(d->rx_iov, n, 0, hb, d->ghdr);
+	iov_from_buf(d->rx_iov, n, d->ghdr, frame, len);
 	push_front(d, k, need);
 	return RX_MORE;
 }
@@ -213,7 +213,7 @@ static enum rx_res tap_direct(struct net_dev *d)
 		rx_drop(d, "bad frame length");
 		return RX_MORE;
 	}
-	net_iov_to_buf(d->rx_iov, n, 0, hb, NET_HDR_LEN);
+	iov_to_buf(d->rx_iov, n, 0, hb, NET_HDR_LEN);
 	net_hdr_decode(&h, hb, NET_HDR_LEN);
 	const char *why = net_hdr_check_rx(&h, (uint32_t)(got - NET_HDR_LEN), d->features);
 	if (why) {
@@ -223,7 +223,7 @@ static enum rx_res tap_direct(struct net_dev *d)
 	unsigned int k = mrg(d) ? chains_for(d, got) : 1;
 	h.num_buffers = (uint16_t)k;
 	net_hdr_encode(&h, hb, NET_HDR_LEN);
-	net_iov_from_buf(d->rx_iov, n, 0, hb, NET_HDR_LEN);
+	iov_from_buf(d->rx_iov, n, 0, hb, NET_HDR_LEN);
 	push_front(d, k, got);
 	return RX_MORE;
 }

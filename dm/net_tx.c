@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 #include "dm/net_int.h"
-#include "dm/net_iov.h"
+#include "virtio/iov.h"
 
 enum tx_res { TX_DONE, TX_AGAIN, TX_PARTIAL };
 
@@ -70,7 +70,7 @@ static void keep_rest(struct net_dev *d, unsigned int n, size_t sent, size_t tot
 	if (n == 1 && d->tx_iov[0].iov_base == d->txbuf)
 		memmove(d->txbuf, d->txbuf + sent, total - sent);
 	else
-		net_iov_to_buf(d->tx_iov, n, sent, d->txbuf, total - sent);
+		iov_to_buf(d->tx_iov, n, sent, d->txbuf, total - sent);
 	d->tx_off = 0;
 	d->tx_len = total - sent;
 }
@@ -87,7 +87,7 @@ static enum tx_res tx_one(struct net_dev *d)
 		tx_refuse(d, "shorter than its header");
 		return TX_DONE;
 	}
-	net_iov_to_buf(e->iov, e->out_num, 0, pre, d->ghdr);
+	iov_to_buf(e->iov, e->out_num, 0, pre, d->ghdr);
 	net_hdr_decode(&h, pre, d->ghdr);
 	uint32_t len = e->out_len - d->ghdr;
 	const char *why = net_hdr_check_tx(&h, len, d->features);
@@ -115,13 +115,12 @@ static enum tx_res tx_one(struct net_dev *d)
 	unsigned int n = 0;
 	if (pre_len)
 		d->tx_iov[n++] = (struct iovec){.iov_base = pre, .iov_len = pre_len};
-	unsigned int k =
-		net_iov_slice(e->iov, e->out_num, d->ghdr, len, d->tx_iov + n, IOV_MAX - n);
-	if (net_iov_size(d->tx_iov + n, k) == len) {
+	unsigned int k = iov_slice(e->iov, e->out_num, d->ghdr, len, d->tx_iov + n, IOV_MAX - n);
+	if (iov_size(d->tx_iov + n, k) == len) {
 		n += k;
 	} else { /* too many pieces for one call: copy */
 		memcpy(d->txbuf, pre, pre_len);
-		net_iov_to_buf(e->iov, e->out_num, d->ghdr, d->txbuf + pre_len, len);
+		iov_to_buf(e->iov, e->out_num, d->ghdr, d->txbuf + pre_len, len);
 		d->tx_iov[0] = (struct iovec){.iov_base = d->txbuf, .iov_len = total};
 		n = 1;
 	}

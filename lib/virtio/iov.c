@@ -1,10 +1,10 @@
-/* net_iov.c — see net_iov.h. */
-#include "dm/net_iov.h"
+/* iov.c — see iov.h. */
+#include "virtio/iov.h"
 
 #include <stdint.h>
 #include <string.h>
 
-size_t net_iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip, void *buf, size_t len)
+size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip, void *buf, size_t len)
 {
 	uint8_t *d = buf;
 	size_t done = 0;
@@ -23,8 +23,8 @@ size_t net_iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip, void
 	return done;
 }
 
-size_t net_iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip, const void *buf,
-			size_t len)
+size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip, const void *buf,
+		    size_t len)
 {
 	const uint8_t *s = buf;
 	size_t done = 0;
@@ -43,8 +43,13 @@ size_t net_iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip, co
 	return done;
 }
 
-unsigned int net_iov_slice(const struct iovec *src, unsigned int n, size_t skip, size_t len,
-			   struct iovec *dst, unsigned int max)
+bool iov_gather(const struct iovec *iov, unsigned int n, size_t skip, void *buf, size_t len)
+{
+	return iov_to_buf(iov, n, skip, buf, len) == len;
+}
+
+unsigned int iov_slice(const struct iovec *src, unsigned int n, size_t skip, size_t len,
+		       struct iovec *dst, unsigned int max)
 {
 	unsigned int k = 0;
 
@@ -64,7 +69,7 @@ unsigned int net_iov_slice(const struct iovec *src, unsigned int n, size_t skip,
 	return k;
 }
 
-size_t net_iov_size(const struct iovec *iov, unsigned int n)
+size_t iov_size(const struct iovec *iov, unsigned int n)
 {
 	size_t t = 0;
 	for (unsigned int i = 0; i < n; i++)
