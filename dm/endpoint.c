@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/util.h"
 #include "vhost/vhost.h"
 
 struct dm_endpoint {
@@ -136,22 +137,5 @@ void dm_endpoint_free(struct dm_endpoint *e)
 
 int dm_listen_unix(const char *path)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	struct stat st;
-	int fd;
-
-	if (strlen(path) >= sizeof(a.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(a.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 4) < 0) {
-		int rc = -errno;
-		close(fd);
-		return rc;
-	}
-	return fd;
+	return unix_listen(path, 4);
 }

@@ -1,6 +1,7 @@
 /* dmproc.c — see dmproc.h. */
 #include "supervisor/dmproc.h"
 #include "supervisor/spawn.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,20 +12,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* A listening socket at path that only uid:gid (and root) may connect to. */
 static int listen_at(const char *path, uid_t uid, gid_t gid)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	int fd, r;
+	int fd = unix_listen(path, 4), r;
 
-	if (strlen(path) >= sizeof(a.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(a.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || chown(path, uid, gid) < 0 ||
-	    chmod(path, 0600) < 0 || listen(fd, 4) < 0) {
+		return fd;
+	if (chown(path, uid, gid) < 0 || chmod(path, 0600) < 0) {
 		r = -errno;
 		close(fd);
 		unlink(path);

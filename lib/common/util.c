@@ -5,6 +5,9 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -176,11 +179,12 @@ const char *errno_name(int err)
 	case x:                                                                                    \
 		return #x;
 		E(EPERM)
-		E(ENOENT) E(EIO) E(E2BIG) E(EBADF) E(EAGAIN) E(ENOMEM) E(EACCES) E(EBUSY) E(EEXIST)
-			E(ENOTDIR) E(EISDIR) E(EINVAL) E(ENOSPC) E(EROFS) E(ERANGE) E(ENOSYS)
-				E(ENOTEMPTY) E(EISCONN) E(EPROTO) E(EMSGSIZE) E(ENOTCONN)
-					E(ECONNRESET) E(EPIPE) E(ETIMEDOUT) E(ENAMETOOLONG)
-						E(EBADMSG) E(ENODATA) E(ECONNREFUSED) E(EOVERFLOW)
+		E(ENOENT)
+		E(EIO) E(E2BIG) E(EBADF) E(EAGAIN) E(ENOMEM) E(EACCES) E(EBUSY) E(EEXIST) E(ENOTDIR)
+			E(EISDIR) E(EINVAL) E(ENOSPC) E(EROFS) E(ERANGE) E(ENOSYS) E(ENOTEMPTY)
+				E(EISCONN) E(EPROTO) E(EMSGSIZE) E(ENOTCONN) E(ECONNRESET) E(EPIPE)
+					E(ETIMEDOUT) E(ENAMETOOLONG) E(EBADMSG) E(ENODATA)
+						E(ECONNREFUSED) E(EOVERFLOW)
 #undef E
 							default : return "E?";
 	}
@@ -189,4 +193,26 @@ const char *errno_name(int err)
 const char *err_str(int neg_err)
 {
 	return strerror(neg_err < 0 ? -neg_err : neg_err);
+}
+
+int unix_listen(const char *path, int backlog)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	struct stat st;
+	int fd;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(a.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, backlog) < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
 }

@@ -57,4 +57,9 @@ const char *errno_name(int err);
 /* Like strerror(-err), for -errno return values. */
 const char *err_str(int neg_err);
 
+/* Binds a listening UNIX stream socket (close-on-exec) at path, replacing
+ * a stale socket file there (nothing else is removed). Returns the fd or
+ * -errno (-ENAMETOOLONG for a path that does not fit). */
+int unix_listen(const char *path, int backlog);
+
 #endif
