@@ -10,6 +10,8 @@
 #include "common/util.h"
 
 #define MAX_FD (1u << 20)
+/* The stub protocol's device channels are 1..15 (SP_MAX_CHANNELS - 1). */
+#define DM_MAX_CHANNEL 15u
 
 static int fail(char *err, size_t errsz, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -55,6 +57,12 @@ static int parse_kv(struct dm_devspec *d, const char *k, const char *v, char *er
 	if (strcmp(k, "fd") == 0) {
 		if (parse_fd(v, &d->listen_fd) < 0)
 			return fail(err, errsz, "fd=%s: not a file descriptor number", v);
+		return 0;
+	}
+	if (strcmp(k, "channel") == 0) {
+		if (parse_uint(v, DM_MAX_CHANNEL, &n) < 0 || n == 0)
+			return fail(err, errsz, "channel=%s: expected 1..%u", v, DM_MAX_CHANNEL);
+		d->channel = n;
 		return 0;
 	}
 	if (strcmp(k, "socket") == 0) {
@@ -125,8 +133,8 @@ int dm_devspec_parse(const char *s, struct dm_devspec *out, char *err, size_t er
 		rc = parse_kv(&d, tok, eq + 1, err, errsz);
 	}
 	free(copy);
-	if (rc == 0 && (d.listen_fd >= 0) == (d.socket_path != NULL))
-		rc = fail(err, errsz, "give exactly one of fd= and socket=");
+	if (rc == 0 && (d.listen_fd >= 0) + (d.socket_path != NULL) + (d.channel != 0) != 1)
+		rc = fail(err, errsz, "give exactly one of fd=, socket= and channel=");
 	if (rc == 0 && d.kind == DM_KIND_BLK && !d.file)
 		rc = fail(err, errsz, "a blk device needs file=");
 	if (rc == 0 && d.kind == DM_KIND_NET && (d.tap_fd >= 0) == (d.stream_fd >= 0))

@@ -1,12 +1,15 @@
 /* devspec.h — airlock-dm's `--device` option: one device and where it is
  * served, as a comma-separated list of key=value pairs after the kind.
  *
- *   blk,fd=N|socket=PATH,file=IMAGE[,read-only=on]
- *   net,fd=N|socket=PATH,tap-fd=N|stream-fd=N[,mac=XX:XX:XX:XX:XX:XX][,mtu=N]
+ *   blk,fd=N|socket=PATH|channel=K,file=IMAGE[,read-only=on]
+ *   net,fd=N|socket=PATH|channel=K,tap-fd=N|stream-fd=N[,mac=XX:XX:XX:XX:XX:XX][,mtu=N]
  *
  * fd= is a listening UNIX socket the program inherited (the supervisor keeps
  * its own copy, so the path never disappears across a restart); socket= is a
- * path airlock-dm binds itself. Values cannot contain ','. The parser only
+ * path airlock-dm binds itself; channel=K (1..15) is the stub protocol's
+ * device channel, in a stub domain (airlock-dm --stubdom): the program
+ * checks it against the device's position (docs/stubdom-design.md: channel
+ * k is the k-th --device). Values cannot contain ','. The parser only
  * checks syntax and ranges; opening files and fds is the program's job.
  */
 #ifndef AIRLOCK_DM_DEVSPEC_H
@@ -20,8 +23,9 @@ enum dm_kind { DM_KIND_BLK, DM_KIND_NET };
 
 struct dm_devspec {
 	enum dm_kind kind;
-	int listen_fd;	   /* fd=, or -1 */
-	char *socket_path; /* socket=, or NULL */
+	int listen_fd;	      /* fd=, or -1 */
+	char *socket_path;    /* socket=, or NULL */
+	unsigned int channel; /* channel=, or 0 */
 	/* blk */
 	char *file;
 	bool read_only;

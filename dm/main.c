@@ -4,12 +4,17 @@
  *   airlock-dm --socket-path SOCK --blk-file IMAGE [--read-only]
  *   airlock-dm --fd N --blk-file IMAGE [--read-only]
  *   airlock-dm --device SPEC [--device SPEC ...]     (see dm/devspec.h)
+ *   airlock-dm --stubdom PORT --device SPEC ...      (in a stub domain)
  *   airlock-dm --print-capabilities
  *
  * The first two forms serve one disk, like QEMU's vhost-user-blk back end,
  * so other front ends and tools can drive it. The --device form is what the
  * supervisor uses: every device of one guest in one process, each on a
- * listening socket the supervisor made and handed over.
+ * listening socket the supervisor made and handed over. --stubdom serves
+ * the devices (each spec with channel=K, K its position) to the relay over
+ * the stub protocol on the virtio-serial port PORT (dm/stub_transport.h);
+ * it needs the VFIO bus (dm/stub_vfio.c), which is not built yet, so for
+ * now it checks its arguments and refuses to start.
  *
  * Follows the vhost-user back-end program conventions: stays in the
  * foreground, logs to stderr, exits on SIGTERM/SIGINT. Each device serves
@@ -39,9 +44,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: airlock-dm (--socket-path SOCK | --fd N) --blk-file IMAGE [--read-only]\n"
 		"       airlock-dm --device SPEC [--device SPEC ...]\n"
+		"       airlock-dm --stubdom PORT --device SPEC [--device SPEC ...]\n"
 		"       airlock-dm --print-capabilities\n"
-		"SPEC:  blk,fd=N|socket=PATH,file=IMAGE[,read-only=on]\n"
-		"       net,fd=N|socket=PATH,tap-fd=N|stream-fd=N[,mac=MAC][,mtu=N]\n");
+		"SPEC:  blk,fd=N|socket=PATH|channel=K,file=IMAGE[,read-only=on]\n"
+		"       net,fd=N|socket=PATH|channel=K,tap-fd=N|stream-fd=N[,mac=MAC][,mtu=N]\n");
 }
 
 static void on_signal(struct loop_fd *h, int fd, uint32_t events, void *data)
@@ -61,6 +67,7 @@ int main(int argc, char **argv)
 		{"blk-file", required_argument, NULL, 'b'},
 		{"read-only", no_argument, NULL, 'r'},
 		{"device", required_argument, NULL, 'd'},
+		{"stubdom", required_argument, NULL, 'S'},
 		{"print-capabilities", no_argument, NULL, 'c'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'},
@@ -69,7 +76,7 @@ int main(int argc, char **argv)
 	struct dm_devspec specs[MAX_DEVICES];
 	struct dm_device *devs[MAX_DEVICES] = {0};
 	unsigned int nspecs = 0, ndevs = 0;
-	const char *sock = NULL, *image = NULL;
+	const char *sock = NULL, *image = NULL, *stubdom = NULL;
 	int fd = -1, o, rc = 1;
 	bool ro = false;
 	char err[256];
@@ -89,6 +96,9 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			fd = (int)v;
+			break;
+		case 'S':
+			stubdom = optarg;
 			break;
 		case 'b':
 			image = optarg;
@@ -132,6 +142,31 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc || (nspecs > 0 && (sock || fd >= 0 || image || ro))) {
 		usage(stderr);
+		goto out;
+	}
+	if (stubdom || nspecs > 0) {
+		for (unsigned int i = 0; i < nspecs; i++) {
+			if (!stubdom && specs[i].channel) {
+				log_err("--device %u: channel= needs --stubdom", i + 1);
+				goto out;
+			}
+			if (stubdom && specs[i].channel != i + 1) {
+				log_err("--device %u: --stubdom needs channel=%u (the k-th device "
+					"is "
+					"channel k)",
+					i + 1, i + 1);
+				goto out;
+			}
+		}
+	}
+	if (stubdom) {
+		if (nspecs == 0) {
+			usage(stderr);
+			goto out;
+		}
+		log_err("--stubdom %s: the stub transport needs VFIO (dm/stub_vfio.c, not built "
+			"yet)",
+			stubdom);
 		goto out;
 	}
 	if (nspecs == 0) {

@@ -56,12 +56,30 @@ static void refused(const char *s, const char *msg)
 	CHECK(strstr(err, msg) != NULL);
 }
 
+static void test_channel(void)
+{
+	struct dm_devspec d;
+	char err[256];
+
+	CHECK_EQ_INT(parse("blk,channel=1,file=/dev/vda", &d, err), 0);
+	CHECK_EQ_INT(d.channel, 1);
+	CHECK_EQ_INT(d.listen_fd, -1);
+	CHECK(d.socket_path == NULL);
+	dm_devspec_free(&d);
+	CHECK_EQ_INT(parse("net,channel=15,stream-fd=4", &d, err), 0);
+	CHECK_EQ_INT(d.channel, 15);
+	dm_devspec_free(&d);
+	CHECK_EQ_INT(parse("blk,fd=3,file=x", &d, err), 0);
+	CHECK_EQ_INT(d.channel, 0);
+	dm_devspec_free(&d);
+}
+
 static void test_refused(void)
 {
 	refused("", "expected a device kind");
 	refused("gpu,fd=3", "expected a device kind");
-	refused("blk,file=x", "exactly one of fd= and socket=");
-	refused("blk,fd=3,socket=s,file=x", "exactly one of fd= and socket=");
+	refused("blk,file=x", "exactly one of fd=, socket= and channel=");
+	refused("blk,fd=3,socket=s,file=x", "exactly one of fd=, socket= and channel=");
 	refused("blk,fd=3", "needs file=");
 	refused("blk,fd=x,file=y", "not a file descriptor");
 	refused("blk,fd=3,file=y,read-only=yes", "expected on or off");
@@ -76,12 +94,18 @@ static void test_refused(void)
 	refused("net,fd=3,tap-fd=4,mtu=67", "68..65535");
 	refused("net,fd=3,tap-fd=4,mtu=65536", "68..65535");
 	refused("net,fd=3,tap-fd=4,file=x", "unknown key 'file' for a net");
+	refused("blk,channel=1,fd=3,file=x", "exactly one of fd=, socket= and channel=");
+	refused("blk,channel=1,socket=s,file=x", "exactly one of fd=, socket= and channel=");
+	refused("blk,channel=0,file=x", "expected 1..15");
+	refused("blk,channel=16,file=x", "expected 1..15");
+	refused("blk,channel=x,file=x", "expected 1..15");
 }
 
 int main(void)
 {
 	RUN(test_blk);
 	RUN(test_net);
+	RUN(test_channel);
 	RUN(test_refused);
 	return tap_done();
 }
