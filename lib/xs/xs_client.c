@@ -7,6 +7,12 @@
  * buf of records, each a native uint32_t length followed by the event's
  * payload ("path\0token\0").
  *
+ * The store is reached over a UNIX stream socket, or — when the path names
+ * a character device — over that device opened read-write, with the same
+ * wire protocol on it (as Xen's libxenstore uses /dev/xen/xenbus). Inside
+ * a stub domain that device is the virtio-serial port of the store channel
+ * (/dev/vportNpM); a stream either way, so the framing code is shared.
+ *
  * A connection is marked broken — and stays broken — when the socket fails,
  * the peer closes it, or a header announces more than XS_PAYLOAD_MAX bytes
  * (the stream cannot be resynchronised after that). A reply that is merely
@@ -22,12 +28,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 struct xs_client {
 	int fd;
+	bool is_dev;	      /* a character device: write(), not send() */
 	int broken;	      /* 0, or the -errno every call returns */
 	uint32_t next_req_id; /* never 0: events carry req_id 0 */
 	struct buf events;    /* queued watch events */
@@ -45,20 +54,42 @@ const char *xs_client_default_path(void)
 	return s && *s ? s : XS_DEFAULT_SOCKET;
 }
 
+/* Opens a character device that carries the store's protocol. O_NOCTTY:
+ * a tty (a pty in the tests) must not become our controlling terminal. */
+static int open_dev(struct xs_client *c, const char *path)
+{
+	c->fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (c->fd < 0)
+		return -errno;
+	c->is_dev = true;
+	c->next_req_id = 1;
+	return 0;
+}
+
 int xs_client_open(const char *path, struct xs_client **out)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct xs_client *c;
+	struct stat st;
 	int r;
 
 	if (!path)
 		path = xs_client_default_path();
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	if (stat(path, &st) == 0 && S_ISCHR(st.st_mode)) {
+		r = open_dev(c, path);
+		if (r)
+			goto err_free;
+		*out = c;
+		return 0;
+	}
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		r = -ENAMETOOLONG;
+		goto err_free;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		r = -errno;
@@ -147,7 +178,8 @@ static int client_send(struct xs_client *c, const struct xs_hdr *h, const struct
 		pos += parts[i].len;
 	}
 	while (sent < pos) {
-		ssize_t n = send(c->fd, c->out + sent, pos - sent, MSG_NOSIGNAL);
+		ssize_t n = c->is_dev ? write(c->fd, c->out + sent, pos - sent)
+				      : send(c->fd, c->out + sent, pos - sent, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

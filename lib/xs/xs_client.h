@@ -25,11 +25,14 @@
 
 struct xs_client;
 
-/* The socket a client uses: $XENSTORED_PATH if set and non-empty, else
+/* The socket (or device) a client uses: $XENSTORED_PATH if set and non-empty, else
  * XS_DEFAULT_SOCKET. */
 const char *xs_client_default_path(void);
 
-/* Connects to the store at `path` (NULL: xs_client_default_path()).
+/* Connects to the store at `path` (NULL: xs_client_default_path()): a
+ * UNIX stream socket, or, when `path` names a character device (a stub
+ * domain's virtio-serial port /dev/vportNpM, like Xen's /dev/xen/xenbus),
+ * that device opened read-write and spoken to with the same protocol.
  * Returns 0 and the client in *out, or -errno. */
 int xs_client_open(const char *path, struct xs_client **out);
 

@@ -6,19 +6,24 @@
  * child's verdict is its exit status, so a wrong request fails the test
  * too. These are the orderings a real store rarely produces on demand:
  * events before a reply, stray replies, DIRECTORY_PART restarts, broken
- * streams.
+ * streams. The same scripts also run over a character device (a pty in raw
+ * mode standing in for a stub domain's virtio-serial port), which the
+ * client opens instead of connecting when XENSTORED_PATH names one.
  */
 #include "common/util.h"
 #include "tap.h"
 #include "xs/xs_client.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 static char sock_path[108];
@@ -99,6 +104,44 @@ static pid_t serve(void (*script)(int fd))
 		_exit(0);
 	}
 	close(lfd);
+	return pid;
+}
+
+/* Starts the fake store playing `script` on the master side of a fresh
+ * pty; the slave's path (a character device) goes to `path`, the slave's
+ * fd, kept open in raw mode for the test's duration, to *keep. */
+static pid_t serve_pty(void (*script)(int fd), char *path, size_t pathsz, int *keep)
+{
+	struct termios t;
+	int m, s;
+	pid_t pid;
+
+	m = posix_openpt(O_RDWR | O_NOCTTY);
+	if (m < 0 || grantpt(m) || unlockpt(m) || !ptsname(m)) {
+		perror("pty");
+		exit(1);
+	}
+	snprintf(path, pathsz, "%s", ptsname(m));
+	s = open(path, O_RDWR | O_NOCTTY);
+	if (s < 0 || tcgetattr(s, &t)) {
+		perror("pty slave");
+		exit(1);
+	}
+	cfmakeraw(&t); /* the protocol is binary: no echo, no line editing */
+	if (tcsetattr(s, TCSANOW, &t)) {
+		perror("tcsetattr");
+		exit(1);
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(s);
+		script(m);
+		/* Let the client read everything before the master goes. */
+		srv_wait_eof(m);
+		_exit(0);
+	}
+	close(m);
+	*keep = s;
 	return pid;
 }
 
@@ -428,6 +471,70 @@ static void test_broken_connection(void)
 	buf_free(&t);
 }
 
+/* The client on a character device: the read/write, event and error
+ * scripts over a raw pty, found through XENSTORED_PATH like a stub
+ * domain's store port. */
+static void test_char_device(void)
+{
+	struct buf v = BUF_INIT, p = BUF_INIT, t = BUF_INIT;
+	struct xs_client *c = NULL;
+	char dev[64];
+	struct stat st;
+	int keep;
+	pid_t pid;
+
+	pid = serve_pty(script_read, dev, sizeof(dev), &keep);
+	CHECK(stat(dev, &st) == 0 && S_ISCHR(st.st_mode));
+	setenv("XENSTORED_PATH", dev, 1);
+	CHECK_EQ_INT(xs_client_open(NULL, &c), 0);
+	unsetenv("XENSTORED_PATH");
+	if (!c) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		close(keep);
+		return;
+	}
+	CHECK_EQ_INT(xs_client_read(c, 0, "/a", &v), 0);
+	CHECK_EQ_INT(v.len, 3);
+	CHECK(memcmp(v.data, "xyz", 4) == 0);
+	CHECK_EQ_INT(xs_client_write(c, 0, "/a", "v\0w", 3), 0);
+	xs_client_close(c);
+	close(keep);
+	CHECK(served_ok(pid));
+
+	pid = serve_pty(script_events_first, dev, sizeof(dev), &keep);
+	CHECK_EQ_INT(xs_client_open(dev, &c), 0);
+	CHECK_EQ_INT(xs_client_watch(c, "/w", "tok"), 0);
+	CHECK_EQ_INT(xs_client_read(c, 0, "/w", &v), 0);
+	CHECK_EQ_STR((char *)v.data, "1");
+	CHECK_EQ_INT(xs_client_read_watch(c, 0, &p, &t), 0);
+	CHECK_EQ_STR((char *)p.data, "/w");
+	CHECK_EQ_INT(xs_client_read_watch(c, 0, &p, &t), 0);
+	CHECK_EQ_STR((char *)p.data, "/w/x");
+	CHECK_EQ_INT(xs_client_read_watch(c, 1000, &p, &t), 0); /* poll() on the device */
+	CHECK_EQ_STR((char *)p.data, "/w/y");
+	CHECK_EQ_INT(xs_client_read_watch(c, 30, &p, &t), -ETIMEDOUT);
+	xs_client_close(c);
+	close(keep);
+	CHECK(served_ok(pid));
+
+	pid = serve_pty(script_errors, dev, sizeof(dev), &keep);
+	CHECK_EQ_INT(xs_client_open(dev, &c), 0);
+	CHECK_EQ_INT(xs_client_read(c, 0, "/x", &v), -EACCES);
+	CHECK_EQ_INT(xs_client_mkdir(c, 0, "/x"), -EINVAL);
+	CHECK_EQ_INT(xs_client_rm(c, 0, "/x"), 0);
+	CHECK(!xs_client_is_broken(c));
+	xs_client_close(c);
+	close(keep);
+	CHECK(served_ok(pid));
+
+	/* A device path that is not there: ENOENT, as for a socket. */
+	CHECK_EQ_INT(xs_client_open("/dev/nonexistent-airlock-port", &c), -ENOENT);
+	buf_free(&v);
+	buf_free(&p);
+	buf_free(&t);
+}
+
 static void test_no_store(void)
 {
 	struct xs_client *c = NULL;
@@ -450,6 +557,7 @@ int main(void)
 	RUN(test_txn_and_perms);
 	RUN(test_domains_quota_control);
 	RUN(test_broken_connection);
+	RUN(test_char_device);
 	RUN(test_no_store);
 	return tap_done();
 }
