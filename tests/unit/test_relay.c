@@ -663,6 +663,33 @@ static void test_malformed_engine(void)
 	relay_down();
 }
 
+/* No stub: GET_VRING_BASE answers at once with the recorded base; rings
+ * outside the memory table are refused. */
+static void test_no_stub_ring(void)
+{
+	relay_up();
+	engine_connect();
+	engine_setup();
+	engine_mem();
+	engine_ring(7);
+	struct vhost_msg m;
+	struct vhost_vring_state s = {0, 0};
+	fe_send(VHOST_USER_GET_VRING_BASE, 0, &s, 8, NULL, 0);
+	fe_reply(&m, VHOST_USER_GET_VRING_BASE);
+	CHECK_EQ_INT(m.p.state.num, 7);
+	/* The used ring past the end of guest RAM: the start is refused. */
+	struct vhost_vring_addr a = {0, 0, UVA + 0x1000, UVA + RAM_SIZE - 8, UVA + 0x2000, 0};
+	CHECK_EQ_INT(fe_ack(VHOST_USER_SET_VRING_ADDR, &a, 40, NULL, 0), 0);
+	uint64_t idx = 0;
+	int k = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	CHECK_EQ_INT(fe_ack(VHOST_USER_SET_VRING_KICK, &idx, 8, &k, 1), 0);
+	s = (struct vhost_vring_state){0, 1};
+	CHECK_EQ_INT(fe_ack(VHOST_USER_SET_VRING_ENABLE, &s, 8, NULL, 0), EFAULT);
+	close(k);
+	engine_close();
+	relay_down();
+}
+
 static void test_desc_parse(void)
 {
 	struct relay_dev_desc d;
@@ -687,5 +714,6 @@ int main(void)
 	RUN(test_replay_and_forwarding);
 	RUN(test_broken_session);
 	RUN(test_malformed_engine);
+	RUN(test_no_stub_ring);
 	return tap_done();
 }
