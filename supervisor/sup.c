@@ -363,6 +363,8 @@ static int start_dm(struct sup *s)
 	}
 	snprintf(pid, sizeof(pid), "%d", (int)s->dm);
 	store_set(s, "airlock/dm-pid", pid);
+	snprintf(pid, sizeof(pid), "%llu", (unsigned long long)domstore_proc_start(s->dm));
+	store_set(s, "airlock/dm-start", pid);
 	return 0;
 }
 

@@ -198,23 +198,30 @@ int domstore_remove(struct xs_client *c, unsigned int domid)
 	return r == -ENOENT ? 0 : r;
 }
 
+/* Per kind, how many device-model sockets a domain may have (the config
+ * allows fewer disks and vifs than this). */
+#define DOMSTORE_MAX_DEVS 64
+
 void domstore_reap(struct xs_client *c, const struct dom_record *rec)
 {
 	char p[300], v[32], name[96];
 	struct cgroup_host cgh;
 	struct cgroup *cg;
-	uint64_t epid = 0, estart = 0;
-
-	/* The engine, if it still runs as the process the record names. */
-	snprintf(p, sizeof(p), "/local/domain/%u/airlock/engine-pid", rec->domid);
-	if (rd(c, 0, p, v, sizeof(v)) == 0)
-		parse_u64(v, INT32_MAX, &epid);
-	snprintf(p, sizeof(p), "/local/domain/%u/airlock/engine-start", rec->domid);
-	if (rd(c, 0, p, v, sizeof(v)) == 0)
-		parse_u64(v, UINT64_MAX, &estart);
-	if (epid > 0 && strcmp(rec->boot_id, domstore_boot_id()) == 0 &&
-	    domstore_proc_start((pid_t)epid) == estart && estart)
-		kill((pid_t)epid, SIGKILL);
+	/* The engine and the device model, if they still run as the
+	 * processes the record names. */
+	static const char *const procs[] = {"engine", "dm"};
+	for (unsigned int i = 0; i < 2; i++) {
+		uint64_t pid = 0, start = 0;
+		snprintf(p, sizeof(p), "/local/domain/%u/airlock/%s-pid", rec->domid, procs[i]);
+		if (rd(c, 0, p, v, sizeof(v)) == 0)
+			parse_u64(v, INT32_MAX, &pid);
+		snprintf(p, sizeof(p), "/local/domain/%u/airlock/%s-start", rec->domid, procs[i]);
+		if (rd(c, 0, p, v, sizeof(v)) == 0)
+			parse_u64(v, UINT64_MAX, &start);
+		if (pid > 0 && strcmp(rec->boot_id, domstore_boot_id()) == 0 &&
+		    domstore_proc_start((pid_t)pid) == start && start)
+			kill((pid_t)pid, SIGKILL);
+	}
 	/* Whatever else ran in its cgroup. */
 	snprintf(name, sizeof(name), "dom%u-%s", rec->domid, rec->uuid);
 	if (cgroup_host_detect(NULL, &cgh) == 0 && cgh.mode != CGROUP_MODE_NONE &&
@@ -224,6 +231,12 @@ void domstore_reap(struct xs_client *c, const struct dom_record *rec)
 	if (rec->run_dir[0]) {
 		snprintf(p, sizeof(p), "%s/control.sock", rec->run_dir);
 		unlink(p);
+		/* The device model's listening sockets in the chroot. */
+		for (unsigned int i = 0; i < 2 * DOMSTORE_MAX_DEVS; i++) {
+			snprintf(p, sizeof(p), "%s/chroot/dm-%s%u.sock", rec->run_dir,
+				 i % 2 ? "net" : "blk", i / 2);
+			unlink(p);
+		}
 		snprintf(p, sizeof(p), "%s/chroot", rec->run_dir);
 		rmdir(p);
 		rmdir(rec->run_dir);
