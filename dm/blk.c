@@ -172,6 +172,11 @@ static void fill_config(struct blk_dev *d)
 	}
 }
 
+void blk_set_bounce_all(struct blk_dev *d)
+{
+	d->bounce_all = true;
+}
+
 int blk_open(const char *path, bool ro, struct loop *loop, struct blk_dev **out)
 {
 	struct blk_dev *d = calloc(1, sizeof(*d));

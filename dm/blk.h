@@ -24,6 +24,13 @@ struct loop;
  * 0 and the device in *out, or -errno (nothing allocated). */
 int blk_open(const char *path, bool ro, struct loop *loop, struct blk_dev **out);
 
+/* Moves every READ and WRITE through the bounce pool, aligned or not: for
+ * guest RAM that O_DIRECT cannot reach (a BAR mapped through VFIO in a stub
+ * domain has no struct pages for the kernel to pin, so direct I/O into it
+ * fails with EFAULT). Without O_DIRECT nothing changes: buffered I/O
+ * copies anyway. Call before the queues start. */
+void blk_set_bounce_all(struct blk_dev *d);
+
 /* Closes the image and frees d. NULL is ignored. */
 void blk_close(struct blk_dev *d);
 

@@ -119,10 +119,11 @@ struct blk_uring;
 struct blk_dev {
 	int fd;
 	bool ro;
-	bool direct;	/* opened with O_DIRECT */
-	bool can_punch; /* fallocate PUNCH_HOLE works on the image */
-	bool can_zero;	/* fallocate ZERO_RANGE works on the image */
-	uint32_t align; /* O_DIRECT alignment of buffers (logical block size) */
+	bool direct;	 /* opened with O_DIRECT */
+	bool bounce_all; /* every READ/WRITE bounced (blk_set_bounce_all) */
+	bool can_punch;	 /* fallocate PUNCH_HOLE works on the image */
+	bool can_zero;	 /* fallocate ZERO_RANGE works on the image */
+	uint32_t align;	 /* O_DIRECT alignment of buffers (logical block size) */
 	uint64_t sectors;
 	char id[BLK_ID_BYTES];
 	uint8_t config[BLK_CONFIG_SIZE];

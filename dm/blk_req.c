@@ -82,7 +82,7 @@ static enum blk_parse parse_rw(struct blk_dev *d, const struct vq_elem *e,
 		     : slice(e->iov + e->out_num, e->in_num, 0, len, r->iov, BLK_REQ_IOV);
 	if (r->niov > BLK_REQ_IOV)
 		return answer(r, VIRTIO_BLK_S_IOERR);
-	r->bounce_needed = d->direct && misaligned(d, r);
+	r->bounce_needed = d->direct && (d->bounce_all || misaligned(d, r));
 	return BLK_PARSE_IO;
 }
 

@@ -12,10 +12,12 @@
 #include "dm/blk.h"
 #include "dm/net.h"
 #include "dm/endpoint.h"
+#include "dm/packet.h"
 
 struct dm_device {
 	enum dm_kind kind;
 	void *dev;
+	const struct vdev_ops *ops;
 	int listen_fd;
 	char *bound_path; /* a socket path we bound, unlinked at close */
 	struct dm_endpoint *ep;
@@ -49,6 +51,8 @@ int dm_device_open(const struct dm_devspec *spec, struct loop *loop, unsigned in
 			log_err("%s: %s: %s", name, spec->file, strerror(-rc));
 			goto fail;
 		}
+		if (spec->channel)
+			blk_set_bounce_all(d->dev);
 		ops = &blk_vdev_ops;
 	} else {
 		struct net_params np = {
@@ -56,7 +60,18 @@ int dm_device_open(const struct dm_devspec *spec, struct loop *loop, unsigned in
 			.fd = spec->tap_fd >= 0 ? spec->tap_fd : spec->stream_fd,
 			.mtu = spec->mtu,
 		};
+		const char *what = spec->tap_fd >= 0 ? "tap" : "stream";
 		snprintf(name, sizeof(name), "net%u", index);
+		if (spec->packet_if) {
+			np.backend = NET_BACKEND_PACKET;
+			np.fd = dm_packet_open(spec->packet_if);
+			what = spec->packet_if;
+			if (np.fd < 0) {
+				rc = np.fd;
+				log_err("%s: packet socket on %s: %s", name, what, strerror(-rc));
+				goto fail;
+			}
+		}
 		if (spec->mac_set) {
 			memcpy(np.mac, spec->mac, 6);
 		} else {
@@ -66,14 +81,22 @@ int dm_device_open(const struct dm_devspec *spec, struct loop *loop, unsigned in
 		}
 		rc = net_open(&np, loop, (struct net_dev **)&d->dev);
 		if (rc < 0) {
-			log_err("%s: %s fd %d: %s", name, spec->tap_fd >= 0 ? "tap" : "stream",
-				np.fd, strerror(-rc));
+			log_err("%s: %s fd %d: %s", name, what, np.fd, strerror(-rc));
+			if (spec->packet_if)
+				close(np.fd);
 			goto fail;
 		}
 		ops = &net_vdev_ops;
 		log_info("%s: %02x:%02x:%02x:%02x:%02x:%02x on %s fd %d", name, np.mac[0],
-			 np.mac[1], np.mac[2], np.mac[3], np.mac[4], np.mac[5],
-			 spec->tap_fd >= 0 ? "tap" : "stream", np.fd);
+			 np.mac[1], np.mac[2], np.mac[3], np.mac[4], np.mac[5], what, np.fd);
+	}
+	d->ops = ops;
+	if (spec->channel) {
+		if (spec->kind == DM_KIND_BLK)
+			log_info("%s: serving %s%s on stub channel %u", name, spec->file,
+				 spec->read_only ? " (read-only)" : "", spec->channel);
+		*out = d;
+		return 0;
 	}
 	if (spec->socket_path) {
 		d->listen_fd = dm_listen_unix(spec->socket_path);
@@ -100,6 +123,12 @@ int dm_device_open(const struct dm_devspec *spec, struct loop *loop, unsigned in
 fail:
 	dm_device_close(d);
 	return rc;
+}
+
+void dm_device_vdev(const struct dm_device *d, const struct vdev_ops **ops, void **dev)
+{
+	*ops = d->ops;
+	*dev = d->dev;
 }
 
 void dm_device_close(struct dm_device *d)

@@ -91,6 +91,14 @@ static int parse_kv(struct dm_devspec *d, const char *k, const char *v, char *er
 			return fail(err, errsz, "stream-fd=%s: not a file descriptor number", v);
 		return 0;
 	}
+	if (d->kind == DM_KIND_NET && strcmp(k, "packet") == 0) {
+		if (strlen(v) >= DM_IFNAMSIZ)
+			return fail(err, errsz, "packet=%s: an interface name is at most %u bytes",
+				    v, DM_IFNAMSIZ - 1);
+		free(d->packet_if);
+		d->packet_if = strdup(v);
+		return d->packet_if ? 0 : -ENOMEM;
+	}
 	if (d->kind == DM_KIND_NET && strcmp(k, "mac") == 0) {
 		if (parse_mac(v, d->mac) < 0)
 			return fail(err, errsz,
@@ -137,8 +145,10 @@ int dm_devspec_parse(const char *s, struct dm_devspec *out, char *err, size_t er
 		rc = fail(err, errsz, "give exactly one of fd=, socket= and channel=");
 	if (rc == 0 && d.kind == DM_KIND_BLK && !d.file)
 		rc = fail(err, errsz, "a blk device needs file=");
-	if (rc == 0 && d.kind == DM_KIND_NET && (d.tap_fd >= 0) == (d.stream_fd >= 0))
-		rc = fail(err, errsz, "a net device needs exactly one of tap-fd= and stream-fd=");
+	if (rc == 0 && d.kind == DM_KIND_NET &&
+	    (d.tap_fd >= 0) + (d.stream_fd >= 0) + (d.packet_if != NULL) != 1)
+		rc = fail(err, errsz,
+			  "a net device needs exactly one of tap-fd=, stream-fd= and packet=");
 	if (rc) {
 		dm_devspec_free(&d);
 		return rc;
@@ -151,5 +161,6 @@ void dm_devspec_free(struct dm_devspec *d)
 {
 	free(d->socket_path);
 	free(d->file);
-	d->socket_path = d->file = NULL;
+	free(d->packet_if);
+	d->socket_path = d->file = d->packet_if = NULL;
 }

@@ -2,14 +2,17 @@
  * served, as a comma-separated list of key=value pairs after the kind.
  *
  *   blk,fd=N|socket=PATH|channel=K,file=IMAGE[,read-only=on]
- *   net,fd=N|socket=PATH|channel=K,tap-fd=N|stream-fd=N[,mac=XX:XX:XX:XX:XX:XX][,mtu=N]
+ *   net,fd=N|socket=PATH|channel=K,tap-fd=N|stream-fd=N|packet=IFNAME
+ *       [,mac=XX:XX:XX:XX:XX:XX][,mtu=N]
  *
  * fd= is a listening UNIX socket the program inherited (the supervisor keeps
  * its own copy, so the path never disappears across a restart); socket= is a
  * path airlock-dm binds itself; channel=K (1..15) is the stub protocol's
  * device channel, in a stub domain (airlock-dm --stubdom): the program
  * checks it against the device's position (docs/stubdom-design.md: channel
- * k is the k-th --device). Values cannot contain ','. The parser only
+ * k is the k-th --device). packet=IFNAME is a network interface of the
+ * program's own (the stub domain's eth0), used through an AF_PACKET socket
+ * as a raw-frame backend. Values cannot contain ','. The parser only
  * checks syntax and ranges; opening files and fds is the program's job.
  */
 #ifndef AIRLOCK_DM_DEVSPEC_H
@@ -21,6 +24,9 @@
 
 enum dm_kind { DM_KIND_BLK, DM_KIND_NET };
 
+/* An interface name's size with its NUL (IFNAMSIZ). */
+#define DM_IFNAMSIZ 16
+
 struct dm_devspec {
 	enum dm_kind kind;
 	int listen_fd;	      /* fd=, or -1 */
@@ -30,8 +36,9 @@ struct dm_devspec {
 	char *file;
 	bool read_only;
 	/* net */
-	int tap_fd;    /* tap-fd=, or -1 */
-	int stream_fd; /* stream-fd=, or -1 */
+	int tap_fd;	 /* tap-fd=, or -1 */
+	int stream_fd;	 /* stream-fd=, or -1 */
+	char *packet_if; /* packet=, or NULL */
 	uint8_t mac[6];
 	bool mac_set;
 	uint16_t mtu; /* 0: not set */

@@ -12,9 +12,10 @@
  * supervisor uses: every device of one guest in one process, each on a
  * listening socket the supervisor made and handed over. --stubdom serves
  * the devices (each spec with channel=K, K its position) to the relay over
- * the stub protocol on the virtio-serial port PORT (dm/stub_transport.h);
- * it needs the VFIO bus (dm/stub_vfio.c), which is not built yet, so for
- * now it checks its arguments and refuses to start.
+ * the stub protocol on the virtio-serial port PORT (dm/stub_transport.h),
+ * with guest RAM and vectors from the ivshmem device through VFIO
+ * (dm/stub_vfio.c), and exits with status 1 when the port closes (the stub
+ * domain's init starts a new one: dm/stub_main.h).
  *
  * Follows the vhost-user back-end program conventions: stays in the
  * foreground, logs to stderr, exits on SIGTERM/SIGINT. Each device serves
@@ -36,6 +37,7 @@
 #include "dm/devices.h"
 #include "dm/devspec.h"
 #include "dm/endpoint.h"
+#include "dm/stub_main.h"
 
 #define MAX_DEVICES 16
 
@@ -47,7 +49,8 @@ static void usage(FILE *f)
 		"       airlock-dm --stubdom PORT --device SPEC [--device SPEC ...]\n"
 		"       airlock-dm --print-capabilities\n"
 		"SPEC:  blk,fd=N|socket=PATH|channel=K,file=IMAGE[,read-only=on]\n"
-		"       net,fd=N|socket=PATH|channel=K,tap-fd=N|stream-fd=N[,mac=MAC][,mtu=N]\n");
+		"       net,fd=N|socket=PATH|channel=K,tap-fd=N|stream-fd=N|packet=IFNAME"
+		"[,mac=MAC][,mtu=N]\n");
 }
 
 static void on_signal(struct loop_fd *h, int fd, uint32_t events, void *data)
@@ -164,10 +167,6 @@ int main(int argc, char **argv)
 			usage(stderr);
 			goto out;
 		}
-		log_err("--stubdom %s: the stub transport needs VFIO (dm/stub_vfio.c, not built "
-			"yet)",
-			stubdom);
-		goto out;
 	}
 	if (nspecs == 0) {
 		if (!image || (!sock) == (fd < 0)) {
@@ -206,7 +205,10 @@ int main(int argc, char **argv)
 			goto out;
 		ndevs++;
 	}
-	rc = loop_run(loop) < 0 ? 1 : 0;
+	if (stubdom)
+		rc = dm_stub_serve(loop, sfd, stubdom, devs, ndevs);
+	else
+		rc = loop_run(loop) < 0 ? 1 : 0;
 out:
 	for (unsigned int i = 0; i < ndevs; i++)
 		dm_device_close(devs[i]);

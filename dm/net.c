@@ -288,7 +288,8 @@ int net_open(const struct net_params *p, struct loop *loop, struct net_dev **out
 	struct stat st;
 
 	if (!p || !loop || p->fd < 0 ||
-	    (p->backend != NET_BACKEND_TAP && p->backend != NET_BACKEND_STREAM))
+	    (p->backend != NET_BACKEND_TAP && p->backend != NET_BACKEND_STREAM &&
+	     p->backend != NET_BACKEND_PACKET))
 		return -EINVAL;
 	if (fstat(p->fd, &st) < 0)
 		return -errno;
@@ -303,8 +304,11 @@ int net_open(const struct net_params *p, struct loop *loop, struct net_dev **out
 	d->is_sock = S_ISSOCK(st.st_mode);
 	d->offered = NET_BASE_FEATURES | (p->mtu ? BIT(VIRTIO_NET_F_MTU) : 0);
 	d->ghdr = NET_HDR_LEN_LEGACY;
-	if (p->backend == NET_BACKEND_TAP) {
-		probe_tap(d);
+	if (p->backend != NET_BACKEND_STREAM) {
+		if (p->backend == NET_BACKEND_TAP)
+			probe_tap(d); /* sets be_hdr */
+		else
+			d->be_hdr = 0; /* raw frames */
 		d->rxbuf = malloc(NET_HDR_LEN + NET_MAX_FRAME + 1);
 		d->txbuf = malloc(NET_HDR_LEN + NET_MAX_FRAME);
 	} else {

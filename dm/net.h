@@ -16,7 +16,7 @@
 struct loop;
 struct net_dev;
 
-enum net_backend { NET_BACKEND_TAP, NET_BACKEND_STREAM };
+enum net_backend { NET_BACKEND_TAP, NET_BACKEND_STREAM, NET_BACKEND_PACKET };
 
 struct net_params {
 	enum net_backend backend;
@@ -25,7 +25,10 @@ struct net_params {
 	 * virtio-net headers, without offloads). STREAM: a connected unix
 	 * stream socket speaking QEMU's "-netdev stream" framing (each frame:
 	 * 4-byte big-endian length, then the Ethernet frame), as passt does.
-	 * Taken over either way: made non-blocking, closed by net_close. */
+	 * PACKET: a datagram fd carrying one raw Ethernet frame per read and
+	 * write, without any header (an AF_PACKET SOCK_RAW socket bound to an
+	 * interface, as in a stub domain), no offloads.
+	 * Taken over in every case: made non-blocking, closed by net_close. */
 	int fd;
 	uint8_t mac[6];
 	uint16_t mtu; /* 0: not advertised */

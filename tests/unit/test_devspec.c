@@ -69,6 +69,11 @@ static void test_channel(void)
 	CHECK_EQ_INT(parse("net,channel=15,stream-fd=4", &d, err), 0);
 	CHECK_EQ_INT(d.channel, 15);
 	dm_devspec_free(&d);
+	CHECK_EQ_INT(parse("net,channel=2,packet=eth0", &d, err), 0);
+	CHECK_EQ_STR(d.packet_if, "eth0");
+	CHECK_EQ_INT(d.tap_fd, -1);
+	CHECK_EQ_INT(d.stream_fd, -1);
+	dm_devspec_free(&d);
 	CHECK_EQ_INT(parse("blk,fd=3,file=x", &d, err), 0);
 	CHECK_EQ_INT(d.channel, 0);
 	dm_devspec_free(&d);
@@ -86,11 +91,14 @@ static void test_refused(void)
 	refused("blk,fd=3,file=y,tap-fd=4", "unknown key 'tap-fd' for a blk");
 	refused("blk,fd=3,file", "expected key=value");
 	refused("blk,fd=3,=x", "expected key=value");
-	refused("net,fd=3", "exactly one of tap-fd= and stream-fd=");
-	refused("net,fd=3,tap-fd=4,stream-fd=5", "exactly one of tap-fd= and stream-fd=");
+	refused("net,fd=3", "exactly one of tap-fd=, stream-fd= and packet=");
+	refused("net,fd=3,tap-fd=4,stream-fd=5", "exactly one of tap-fd=, stream-fd= and packet=");
 	refused("net,fd=3,tap-fd=4,mac=00:16:3e:01:02", "six hex bytes");
 	refused("net,fd=3,tap-fd=4,mac=00:16:3e:01:02:03:04", "six hex bytes");
 	refused("net,fd=3,tap-fd=4,mac=0g:16:3e:01:02:03", "six hex bytes");
+	refused("net,fd=3,tap-fd=4,packet=eth0", "exactly one of tap-fd=, stream-fd= and packet=");
+	refused("net,fd=3,packet=eth0123456789abc", "at most 15 bytes");
+	refused("blk,fd=3,file=x,packet=eth0", "unknown key 'packet' for a blk");
 	refused("net,fd=3,tap-fd=4,mtu=67", "68..65535");
 	refused("net,fd=3,tap-fd=4,mtu=65536", "68..65535");
 	refused("net,fd=3,tap-fd=4,file=x", "unknown key 'file' for a net");
