@@ -140,13 +140,6 @@ int cmd_create(const struct cli *cli, int argc, char **argv)
 		return CLI_OK;
 	}
 	r = CLI_ERR;
-	if (cfg->placement == DOM_PLACEMENT_STUBDOM) {
-		fprintf(stderr,
-			"airlock: create: stub domains (device_model_stubdomain_override"
-			" = 1) are not available yet; use device_model_version = \"airlock\""
-			" for airlock-dm on the host\n");
-		goto out;
-	}
 	if (paths_sibling("airlock-supervisor", "supervisor", "AIRLOCK_SUPERVISOR", sup,
 			  sizeof(sup))) {
 		fprintf(stderr, "airlock: create: cannot find airlock-supervisor\n");
@@ -162,7 +155,7 @@ int cmd_create(const struct cli *cli, int argc, char **argv)
 		domcfg_uuid_format(u, uuid);
 	}
 	accel = choose_accel(cfg, cli);
-	if (cfg->placement == DOM_PLACEMENT_DM && cfg->boot == DOM_BOOT_FIRMWARE &&
+	if (cfg->placement != DOM_PLACEMENT_ENGINE && cfg->boot == DOM_BOOT_FIRMWARE &&
 	    strcmp(accel, "tcg") == 0 && cfg->n_disks > 0 && !cfg->disks[0].cdrom) {
 		/* Measured: SeaBIOS loads the MBR, then the MBR loads the boot
 		 * sector to the same address, and TCG runs its stale

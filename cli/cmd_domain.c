@@ -126,38 +126,79 @@ static int console_pump(int fd)
 	return CLI_OK;
 }
 
-int cli_attach_console(const struct cli *cli, const struct dom_record *rec)
+/* Attaches to the console `what` ("console": the guest's; "console-dm":
+ * its stub domain's) of the domain rec's supervisor runs. */
+static int attach(const struct cli *cli, const struct dom_record *rec, const char *what,
+		  const char *label)
 {
-	char line[128];
-	int fd = ctl_open(rec->run_dir, "console"), r;
+	char line[160];
+	int fd = ctl_open(rec->run_dir, what), r;
 
 	if (fd < 0)
 		return cli_error_desc(cli, rec->name, fd, "its supervisor does not answer");
 	r = ctl_read_line(fd, line, sizeof(line), 5000);
 	if (r < 0 || strcmp(line, "ok console") != 0) {
 		close(fd);
+		if (r >= 0 && strncmp(line, "err ", 4) == 0) {
+			fprintf(stderr, "airlock: %s: %s\n", rec->name, line + 4);
+			return CLI_ERR;
+		}
 		return cli_error_desc(cli, rec->name, r < 0 ? r : -EPROTO, "console refused");
 	}
 	if (isatty(STDIN_FILENO))
-		fprintf(stderr, "[console of %s — Ctrl-] leaves]\r\n", rec->name);
+		fprintf(stderr, "[console of %s — Ctrl-] leaves]\r\n", label);
 	r = console_pump(fd);
 	close(fd);
 	return r;
 }
 
+int cli_attach_console(const struct cli *cli, const struct dom_record *rec)
+{
+	return attach(cli, rec, "console", rec->name);
+}
+
 int cmd_console(const struct cli *cli, int argc, char **argv)
 {
 	struct xs_client *xs;
-	struct dom_record rec;
-	int status, r;
+	struct dom_record rec, guest;
+	char label[160], path[128];
+	struct buf v = BUF_INIT;
+	bool dm = false;
+	int status, r, k = 1;
 
+	/* `--dm` (anywhere): the guest's stub domain. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--dm") == 0)
+			dm = true;
+		else
+			argv[k++] = argv[i];
+	}
+	argc = k;
 	if (!cli_simple_args(cli, argc, argv, 1, 1, &status))
 		return status;
 	r = find_domain(cli, &xs, argv[optind], &rec);
 	if (r)
 		return r;
+	/* NAME-dm itself: its guest's supervisor serves the stub's console. */
+	if (strcmp(rec.placement, "stubdom") == 0) {
+		snprintf(path, sizeof(path), "/local/domain/%u/airlock/stub-of", rec.domid);
+		unsigned int g;
+		if (xs_client_read(xs, 0, path, &v) || buf_append(&v, "", 1) ||
+		    parse_uint((const char *)buf_head(&v), DOMID_LAST, &g) ||
+		    domstore_get(xs, g, &guest)) {
+			buf_free(&v);
+			xs_client_close(xs);
+			return cli_error_desc(cli, rec.name, -ENOENT, "its guest is gone");
+		}
+		buf_free(&v);
+		rec = guest;
+		dm = true;
+	}
 	xs_client_close(xs);
-	return cli_attach_console(cli, &rec);
+	if (!dm)
+		return cli_attach_console(cli, &rec);
+	snprintf(label, sizeof(label), "%s-dm (stub domain of %s)", rec.name, rec.name);
+	return attach(cli, &rec, "console-dm", label);
 }
 
 int cmd_log(const struct cli *cli, int argc, char **argv)

@@ -37,6 +37,7 @@
 #include "supervisor/dmproc.h"
 #include "supervisor/engine.h"
 #include "supervisor/host.h"
+#include "supervisor/stubdom.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/loop.h"
@@ -102,6 +103,13 @@ struct sup {
 	pid_t dm;
 	uint64_t dm_deaths[DM_RESTART_LIMIT];
 	unsigned int ndm_deaths;
+	/* Placement "stubdom": airlock-dm in the stub domain, the relay. */
+	bool use_stub;
+	struct stubdom_spec sp;
+	struct stubdom sd;
+	struct console *stub_con;
+	struct loop_timer *stub_timer;
+	uint64_t stub_deadline;
 	struct qmp *qmp;
 	struct loop_fd *qmp_h, *sig_h;
 	struct loop_timer *kill_timer;
@@ -109,7 +117,8 @@ struct sup {
 	enum exit_cause cause;
 	bool destroy_requested, reboot_requested, shutdown_requested, finishing;
 	char state[24];
-	char end[96]; /* the "done ..." line for waiters */
+	char end[96];	/* the "done ..." line for waiters */
+	char fail[320]; /* why create failed after start: the CLI hears it once all is gone */
 	uint64_t restarts[RESTART_MAX];
 	unsigned int nrestarts;
 	int status;
@@ -448,6 +457,163 @@ static void dm_exited(struct sup *s, int wstatus)
 	}
 }
 
+/* ---- the stub domain (placement "stubdom") ---- */
+
+#define STUBDOM_POLL_MS	   100
+#define STUBDOM_TIMEOUT_MS 60000
+
+static void sup_finish(struct sup *s, const char *what, int status);
+static void ready(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* How long the stub may take to say `running`: $AIRLOCK_STUBDOM_TIMEOUT
+ * seconds, else STUBDOM_TIMEOUT_MS. */
+static uint64_t stub_timeout_ms(void)
+{
+	const char *v = getenv("AIRLOCK_STUBDOM_TIMEOUT");
+	unsigned int n;
+
+	if (v && parse_uint(v, 3600, &n) == 0 && n > 0)
+		return 1000ull * n;
+	return STUBDOM_TIMEOUT_MS;
+}
+
+static void stub_tick(void *data)
+{
+	struct sup *s = data;
+	char state[64];
+
+	s->stub_timer = NULL;
+	if (s->finishing)
+		return;
+	stubdom_poll(store(s), &s->sp, &s->sd, state, sizeof(state));
+	if (s->sd.running) {
+		log_info("stub domain %s: running", s->sd.name);
+		ready(s, "ok %u", s->p->domid);
+		return;
+	}
+	if (strcmp(state, "failed") == 0) {
+		char why[200] = "", path[128];
+		struct buf v = BUF_INIT;
+		snprintf(path, sizeof(path), "/local/domain/%u/device-model/%u/error", s->sd.domid,
+			 s->p->domid);
+		if (store(s) && xs_client_read(s->xs, 0, path, &v) == 0)
+			snprintf(why, sizeof(why), "%.*s", (int)buf_used(&v), (char *)buf_head(&v));
+		buf_free(&v);
+		log_err("stub domain %s: failed: %s", s->sd.name, why);
+		snprintf(s->fail, sizeof(s->fail),
+			 "stub domain %s failed: %s (its console: %s-dm.console.log)", s->sd.name,
+			 why, s->cfg->name);
+		sup_finish(s, "stub domain failed", 1);
+		return;
+	}
+	if (now_ms() >= s->stub_deadline) {
+		log_err("stub domain %s: not running after %llu s (state '%s')", s->sd.name,
+			(unsigned long long)(stub_timeout_ms() / 1000), state);
+		snprintf(s->fail, sizeof(s->fail),
+			 "stub domain %s not running after %llu s (its state: '%s'; its console: "
+			 "%s-dm.console.log)",
+			 s->sd.name, (unsigned long long)(stub_timeout_ms() / 1000), state,
+			 s->cfg->name);
+		sup_finish(s, "stub domain failed", 1);
+		return;
+	}
+	s->stub_timer = loop_add_timer(s->loop, STUBDOM_POLL_MS, stub_tick, s);
+}
+
+static int start_stub(struct sup *s)
+{
+	const struct dom_config *c = s->cfg;
+	char log_path[512];
+	int r;
+
+	s->sp = (struct stubdom_spec){
+		.guest_name = c->name,
+		.guest_domid = s->p->domid,
+		.guest_uuid = s->p->uuid,
+		.run_dir = s->p->run_dir,
+		.accel = s->p->accel,
+		.deny_elevate = s->p->deny_elevate,
+		.memory_mib =
+			c->stubdom.memory_mib ? c->stubdom.memory_mib : STUBDOM_MEMORY_DEFAULT,
+		.kernel = c->stubdom.kernel,
+		.ramdisk = c->stubdom.ramdisk,
+		.cmdline = c->stubdom.cmdline,
+		.guest_ram = c->memory_mib << 20,
+		.ram_fd = s->ram_fd,
+	};
+	for (size_t i = 0; i < c->n_disks; i++) {
+		if (c->disks[i].cdrom)
+			continue;
+		s->sp.files[s->sp.ndisks] = c->disks[i].target;
+		s->sp.read_only[s->sp.ndisks++] = c->disks[i].readonly;
+	}
+	if (!store(s))
+		return -ENOTCONN;
+	r = stubdom_prepare(s->xs, &s->sp, &s->sd);
+	if (r)
+		return r;
+	for (unsigned int i = 0, nb = 0; i < s->sd.neng; i++, nb++) {
+		while (s->disks[nb].cdrom)
+			nb++;
+		s->disks[nb].vhost_sock = s->sd.eng[i].sock_name;
+		s->disks[nb].num_queues = c->vcpus < 4 ? c->vcpus : 4;
+	}
+	r = stubdom_start(&s->sp, &s->sd, engine_child_setup, s);
+	if (r)
+		return r;
+	paths_log_file(s->sd.name, ".console.log", log_path, sizeof(log_path));
+	r = console_new(s->loop, s->sd.console_fd, log_path, RING_SIZE, &s->stub_con);
+	s->sd.console_fd = -1;
+	if (r)
+		return r;
+	char pid[32];
+	snprintf(pid, sizeof(pid), "%d", (int)s->sd.qemu);
+	domstore_set(s->xs, s->sd.domid, "airlock/engine-pid", pid);
+	snprintf(pid, sizeof(pid), "%llu", (unsigned long long)domstore_proc_start(s->sd.qemu));
+	domstore_set(s->xs, s->sd.domid, "airlock/engine-start", pid);
+	snprintf(pid, sizeof(pid), "%d", (int)s->sd.relay);
+	domstore_set(s->xs, s->sd.domid, "airlock/dm-pid", pid);
+	snprintf(pid, sizeof(pid), "%llu", (unsigned long long)domstore_proc_start(s->sd.relay));
+	domstore_set(s->xs, s->sd.domid, "airlock/dm-start", pid);
+	domstore_set(s->xs, s->sd.domid, "state", "running");
+	s->stub_deadline = now_ms() + stub_timeout_ms();
+	s->stub_timer = loop_add_timer(s->loop, STUBDOM_POLL_MS, stub_tick, s);
+	return 0;
+}
+
+/* The relay or the stub's QEMU ended while the domain runs: the guest's
+ * devices are gone; on_crash decides (through the engine's exit). */
+static void stub_died(struct sup *s, pid_t pid, int wstatus)
+{
+	const char *who = pid == s->sd.relay ? "relay" : "QEMU";
+
+	if (pid == s->sd.relay)
+		s->sd.relay = 0;
+	else
+		s->sd.qemu = 0;
+	if (s->finishing || s->destroy_requested)
+		return;
+	if (WIFSIGNALED(wstatus))
+		log_err("stub domain %s: its %s was killed by signal %d", s->sd.name, who,
+			WTERMSIG(wstatus));
+	else
+		log_err("stub domain %s: its %s exited with status %d", s->sd.name, who,
+			WEXITSTATUS(wstatus));
+	if (!s->sd.running) {
+		snprintf(s->fail, sizeof(s->fail),
+			 "stub domain %s: its %s ended before it ran (see %s.log)", s->sd.name, who,
+			 s->cfg->name);
+		sup_finish(s, "stub domain failed", 1);
+		return;
+	}
+	if (s->engine > 0) {
+		s->cause = CAUSE_NONE;
+		kill(s->engine, SIGKILL);
+	} else {
+		sup_finish(s, "stub domain died", 1);
+	}
+}
+
 /* ---- ending ---- */
 
 /* Ends the domain: records why and leaves the loop; teardown() releases
@@ -622,6 +788,13 @@ static void control_cmd(void *ctx, struct ctl_conn *cc, const char *cmd)
 	} else if (strcmp(cmd, "console") == 0) {
 		ctl_reply(cc, "ok console");
 		console_attach(s->con, ctl_take_fd(cc));
+	} else if (strcmp(cmd, "console-dm") == 0) {
+		if (!s->stub_con) {
+			ctl_reply(cc, "err this domain has no stub domain");
+			return;
+		}
+		ctl_reply(cc, "ok console");
+		console_attach(s->stub_con, ctl_take_fd(cc));
 	} else if (strcmp(cmd, "destroy") == 0) {
 		ctl_reply(cc, "ok");
 		ctl_hold(cc);
@@ -668,6 +841,8 @@ static void signal_event(struct loop_fd *h, int fd, uint32_t events, void *data)
 					engine_exited(s, ws);
 				else if (pid == s->dm)
 					dm_exited(s, ws);
+				else if (s->use_stub && (pid == s->sd.relay || pid == s->sd.qemu))
+					stub_died(s, pid, ws);
 		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			log_info("signal %u: destroying the domain", si.ssi_signo);
 			s->destroy_requested = true;
@@ -831,6 +1006,7 @@ static int setup(struct sup *s)
 	s->ram_fd = -1;
 	s->sig_fd = -1;
 	s->use_dm = c->placement == DOM_PLACEMENT_DM;
+	s->use_stub = c->placement == DOM_PLACEMENT_STUBDOM;
 	r = loop_new(&s->loop);
 	if (r)
 		return r;
@@ -868,7 +1044,20 @@ static int setup(struct sup *s)
 	if (r)
 		return r;
 	snprintf(path, sizeof(path), "%s:%s", c->name, s->p->uuid);
-	s->ram_fd = ram_create(path, c->memory_mib << 20, &s->ram_size);
+	uint64_t ram_bytes = c->memory_mib << 20;
+	if (s->use_stub) {
+		/* Room for the relay's inflight areas past guest RAM. */
+		unsigned int nd = 0;
+		for (size_t i = 0; i < c->n_disks; i++)
+			nd += !c->disks[i].cdrom;
+		ram_bytes = stubdom_ram_bytes(ram_bytes, nd);
+		if (c->n_vifs) {
+			log_err("stub domains serve disks only so far: remove the vifs, or use "
+				"device_model_version = \"airlock\" without the stub domain");
+			return -ENOTSUP;
+		}
+	}
+	s->ram_fd = ram_create(path, ram_bytes, &s->ram_size);
 	if (s->ram_fd < 0) {
 		r = s->ram_fd;
 		log_err("guest RAM (%llu MiB): %s", (unsigned long long)c->memory_mib, err_str(r));
@@ -914,6 +1103,14 @@ static void teardown(struct sup *s)
 	}
 	drop_qmp(s);
 	stop_dm(s);
+	if (s->use_stub) {
+		if (s->stub_timer)
+			loop_cancel_timer(s->stub_timer);
+		s->stub_timer = NULL;
+		stubdom_stop(store(s), &s->sd);
+		console_free(s->stub_con);
+		s->stub_con = NULL;
+	}
 	if (s->ndm) {
 		char dir[300];
 		snprintf(dir, sizeof(dir), "%s/chroot", s->p->run_dir);
@@ -959,6 +1156,8 @@ int sup_run(const struct dom_config *cfg, const struct sup_params *p)
 
 	if (!r && s.use_dm)
 		r = start_dm(&s);
+	if (!r && s.use_stub)
+		r = start_stub(&s);
 	if (!r)
 		r = start_engine(&s);
 	if (r) {
@@ -967,8 +1166,15 @@ int sup_run(const struct dom_config *cfg, const struct sup_params *p)
 		return 1;
 	}
 	set_state(&s, "running");
-	ready(&s, "ok %u", p->domid);
+	/* With a stub domain, create answers once the stub says it runs (the
+	 * guest boots meanwhile); stub_tick answers. */
+	if (!s.use_stub)
+		ready(&s, "ok %u", p->domid);
 	r = loop_run(s.loop);
 	teardown(&s);
+	/* A create that failed after the start hears why only now, when
+	 * nothing of the domain is left. */
+	if (s.fail[0])
+		ready(&s, "err %s", s.fail);
 	return r ? 1 : s.status;
 }

@@ -1,0 +1,559 @@
+/* stubdom.c — see stubdom.h and docs/stubdom-design.md.
+ *
+ * Design
+ * ------
+ * Everything here is set up once per domain and torn down once; the engine
+ * may restart (reboots) underneath and simply reconnects to the relay's
+ * sockets, which stay. Order matters twice: the relay listens on every
+ * socket before the stub QEMU starts (QEMU reads the ivshmem server's
+ * messages while it creates the device), and the store entries the stub's
+ * init reads exist before the stub boots. The engine is not held back: the
+ * relay answers GET_FEATURES and GET_CONFIG from the description made here
+ * (the same blk code airlock-dm runs, on the same image), so the stub boots
+ * while the engine starts.
+ *
+ * The description leaves out DISCARD and WRITE_ZEROES: inside the stub the
+ * image is a block device (/dev/vdX), on which airlock-dm's fallocate probe
+ * fails, and the relay must never promise the engine a bit that the stub's
+ * airlock-dm then refuses in SET_FEATURES.
+ */
+#include "supervisor/stubdom.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "dm/blk.h"
+#include "relay/relay.h"
+#include "supervisor/spawn.h"
+#include "toolstack/domstore.h"
+#include "toolstack/paths.h"
+#include "xs/xs_msg.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define BLK_QUEUES	      4	 /* what airlock-dm's virtio-blk offers */
+#define BLK_CONFIG_LEN	      60 /* struct virtio_blk_config as QEMU reads it */
+#define VIRTIO_BLK_F_DISCARD  13
+#define VIRTIO_BLK_F_W_ZEROES 14
+
+uint64_t stubdom_ram_bytes(uint64_t guest_ram, unsigned int ndisks)
+{
+	unsigned int q[DMPROC_MAX_DEVS];
+
+	for (unsigned int i = 0; i < ndisks && i < DMPROC_MAX_DEVS; i++)
+		q[i] = BLK_QUEUES;
+	return relay_inflight_layout(guest_ram, q, ndisks, NULL, NULL);
+}
+
+/* ---- the store ---- */
+
+static int set_perms2(struct xs_client *xs, const char *path, unsigned int owner,
+		      unsigned int reader)
+{
+	struct xs_perm p[2] = {{.domid = owner, .bits = XS_PERM_NONE},
+			       {.domid = reader, .bits = XS_PERM_READ}};
+	return xs_client_set_perms(xs, 0, path, p, reader == owner ? 1 : 2);
+}
+
+/* airlock-dm's arguments inside the stub: the stub protocol port (the
+ * init puts its device path for @stubproto@) and one device per disk, the
+ * k-th disk being the stub's k-th virtio disk. */
+static int write_argv(struct xs_client *xs, const struct stubdom_spec *sp, unsigned int stubid)
+{
+	char path[256], val[128];
+	unsigned int n = 0;
+	int r;
+
+	snprintf(path, sizeof(path), "/vm/%s/image/dm-argv", sp->guest_uuid);
+	r = xs_client_mkdir(xs, 0, path);
+	if (!r)
+		r = set_perms2(xs, path, 0, stubid);
+#define ARG(...)                                                                                   \
+	do {                                                                                       \
+		snprintf(val, sizeof(val), __VA_ARGS__);                                           \
+		snprintf(path, sizeof(path), "/vm/%s/image/dm-argv/%u", sp->guest_uuid, n++);      \
+		if (!r)                                                                            \
+			r = xs_client_write(xs, 0, path, val, strlen(val));                        \
+		if (!r)                                                                            \
+			r = set_perms2(xs, path, 0, stubid);                                       \
+	} while (0)
+	ARG("--stubdom");
+	ARG("@stubproto@");
+	for (unsigned int i = 0; i < sp->ndisks; i++) {
+		ARG("--device");
+		ARG("blk,channel=%u,file=/dev/vd%c%s", i + 1, 'a' + (int)i,
+		    sp->read_only[i] ? ",read-only=on" : "");
+	}
+#undef ARG
+	return r;
+}
+
+static int register_stub(struct xs_client *xs, const struct stubdom_spec *sp, struct stubdom *sd)
+{
+	struct dom_record rec;
+	uint8_t u[16];
+	char path[128], num[16];
+	int r;
+
+	random_bytes(u, sizeof(u));
+	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
+	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+	snprintf(sd->uuid, sizeof(sd->uuid),
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
+		 u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
+		 u[15]);
+	snprintf(sd->name, sizeof(sd->name), "%s-dm", sp->guest_name);
+	struct dom_new nw = {
+		.name = sd->name,
+		.uuid = sd->uuid,
+		.placement = "stubdom",
+		.run_dir_base = paths_run_dir(),
+		.memory_mib = (unsigned long)sp->memory_mib,
+		.vcpus = 1,
+	};
+	r = domstore_register(xs, &nw, &rec);
+	if (r) {
+		log_err("stub domain %s: cannot register it: %s", sd->name, err_str(r));
+		return r;
+	}
+	sd->domid = rec.domid;
+	sd->registered = true;
+	r = xs_client_introduce(xs, sd->domid);
+	if (r) {
+		log_err("stub domain %s: INTRODUCE: %s", sd->name, err_str(r));
+		return r;
+	}
+	sd->introduced = true;
+	r = xs_client_set_target(xs, sd->domid, sp->guest_domid);
+	if (!r) {
+		snprintf(path, sizeof(path), "/local/domain/%u/device-model", sd->domid);
+		r = xs_client_mkdir(xs, 0, path);
+	}
+	if (!r)
+		r = set_perms2(xs, path, sd->domid, sd->domid);
+	if (!r) {
+		snprintf(path, sizeof(path), "/local/domain/%u/airlock/stub-of", sd->domid);
+		snprintf(num, sizeof(num), "%u", sp->guest_domid);
+		r = xs_client_write(xs, 0, path, num, strlen(num));
+	}
+	if (!r) {
+		snprintf(path, sizeof(path), "/local/domain/%u/airlock/stubdom", sp->guest_domid);
+		snprintf(num, sizeof(num), "%u", sd->domid);
+		r = xs_client_write(xs, 0, path, num, strlen(num));
+	}
+	if (!r)
+		r = write_argv(xs, sp, sd->domid);
+	if (r)
+		log_err("stub domain %s: store entries: %s", sd->name, err_str(r));
+	return r;
+}
+
+/* ---- sockets ---- */
+
+static int listen_owned(const char *dir, const char *name, uid_t uid)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = unix_listen(path, 4);
+	if (fd >= 0 && (chown(path, uid, uid) < 0 || chmod(path, 0600) < 0)) {
+		int r = -errno;
+		close(fd);
+		unlink(path);
+		return r;
+	}
+	return fd;
+}
+
+int stubdom_prepare(struct xs_client *xs, const struct stubdom_spec *sp, struct stubdom *sd)
+{
+	char chroot_dir[320];
+	int r;
+
+	memset(sd, 0, sizeof(*sd));
+	sd->ivshmem_fd = sd->port_fd = sd->console_fd = -1;
+	for (unsigned int i = 0; i < DMPROC_MAX_DEVS; i++)
+		sd->eng[i].listen_fd = -1;
+	if (sp->ndisks > 7) {
+		log_err("a stub domain serves at most 7 disks (this guest has %u)", sp->ndisks);
+		return -E2BIG;
+	}
+	r = register_stub(xs, sp, sd);
+	if (r)
+		return r;
+	snprintf(sd->dir, sizeof(sd->dir), "%s/stub", sp->run_dir);
+	if (mkdir(sd->dir, 0755) < 0 && errno != EEXIST) {
+		r = -errno;
+		log_err("%s: %s", sd->dir, err_str(r));
+		return r;
+	}
+	/* The engine's sockets, where the dom0 placement has airlock-dm's. */
+	for (unsigned int i = 0; i < sp->ndisks; i++)
+		sd->eng[i] =
+			(struct dmproc_dev){.file = sp->files[i], .tap_fd = -1, .stream_fd = -1};
+	sd->neng = sp->ndisks;
+	snprintf(chroot_dir, sizeof(chroot_dir), "%s/chroot", sp->run_dir);
+	r = dmproc_listen(sd->eng, sd->neng, chroot_dir, paths_uid_base() + sp->guest_domid,
+			  paths_uid_base() + sp->guest_domid);
+	if (r) {
+		log_err("relay sockets in %s: %s", chroot_dir, err_str(r));
+		return r;
+	}
+	/* The stub QEMU's: it runs as the stub domain's uid. */
+	sd->ivshmem_fd = listen_owned(sd->dir, "ivshmem.sock", paths_uid_base() + sd->domid);
+	sd->port_fd = listen_owned(sd->dir, "stubproto.sock", paths_uid_base() + sd->domid);
+	if (sd->ivshmem_fd < 0 || sd->port_fd < 0) {
+		r = sd->ivshmem_fd < 0 ? sd->ivshmem_fd : sd->port_fd;
+		log_err("stub domain sockets in %s: %s", sd->dir, err_str(r));
+		return r;
+	}
+	return 0;
+}
+
+/* ---- processes ---- */
+
+struct argv_b {
+	char *v[96];
+	unsigned int n;
+	bool oom;
+};
+
+static void add(struct argv_b *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct argv_b *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	if (a->n + 1 >= sizeof(a->v) / sizeof(a->v[0])) {
+		a->oom = true;
+		return;
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (!s)
+		a->oom = true;
+	else
+		a->v[a->n++] = s;
+	a->v[a->n] = NULL;
+}
+
+static void argv_free(struct argv_b *a)
+{
+	for (unsigned int i = 0; i < a->n; i++)
+		free(a->v[i]);
+	a->n = 0;
+}
+
+static void log_argv(const char *what, char **argv)
+{
+	char line[4096];
+	size_t k = 0;
+
+	for (char **p = argv; *p && k < sizeof(line) - 1; p++)
+		k += (size_t)snprintf(line + k, sizeof(line) - k, "%s%s", p == argv ? "" : " ", *p);
+	log_info("%s: %s", what, line);
+}
+
+/* The --device spec the relay gets for disk i: the image's description as
+ * airlock-dm in the stub will offer it. */
+static int blk_desc(const struct stubdom_spec *sp, unsigned int i, int fd, struct argv_b *a)
+{
+	struct blk_dev *d;
+	uint8_t cfg[BLK_CONFIG_LEN];
+	char hex[2 * BLK_CONFIG_LEN + 1];
+	int r = blk_open(sp->files[i], sp->read_only[i], NULL, &d);
+
+	if (r) {
+		log_err("disk %s: %s", sp->files[i], err_str(r));
+		return r;
+	}
+	uint64_t f =
+		blk_vdev_ops.get_features ? blk_vdev_ops.get_features(d) : blk_vdev_ops.features;
+	f &= ~((1ull << VIRTIO_BLK_F_DISCARD) | (1ull << VIRTIO_BLK_F_W_ZEROES));
+	r = blk_vdev_ops.get_config(d, 0, cfg, sizeof(cfg));
+	blk_close(d);
+	if (r)
+		return r;
+	for (unsigned int k = 0; k < sizeof(cfg); k++)
+		snprintf(hex + 2 * k, 3, "%02x", cfg[k]);
+	add(a, "--device");
+	add(a, "blk,fd=%d,features=0x%llx,queues=%u,config=%s", fd, (unsigned long long)f,
+	    BLK_QUEUES, hex);
+	return 0;
+}
+
+static int start_relay(const struct stubdom_spec *sp, struct stubdom *sd, void (*in_child)(void *),
+		       void *data)
+{
+	struct argv_b a = {0};
+	int keep[3 + DMPROC_MAX_DEVS];
+	unsigned int nkeep = 0;
+	char bin[512];
+	int r = 0;
+
+	if (paths_sibling("airlock-relay", "relay", "AIRLOCK_RELAY", bin, sizeof(bin))) {
+		log_err("cannot find airlock-relay");
+		return -ENOENT;
+	}
+	add(&a, "%s", bin);
+	add(&a, "--name");
+	add(&a, "%s", sd->name);
+	add(&a, "--ram-fd");
+	add(&a, "%d", sp->ram_fd);
+	add(&a, "--ram-size");
+	add(&a, "%llu", (unsigned long long)sp->guest_ram);
+	add(&a, "--ivshmem-fd");
+	add(&a, "%d", sd->ivshmem_fd);
+	add(&a, "--port-fd");
+	add(&a, "%d", sd->port_fd);
+	keep[nkeep++] = sp->ram_fd;
+	keep[nkeep++] = sd->ivshmem_fd;
+	keep[nkeep++] = sd->port_fd;
+	for (unsigned int i = 0; i < sd->neng && !r; i++) {
+		r = blk_desc(sp, i, sd->eng[i].listen_fd, &a);
+		keep[nkeep++] = sd->eng[i].listen_fd;
+	}
+	if (!r && a.oom)
+		r = -ENOMEM;
+	if (!r) {
+		log_argv("relay", a.v);
+		struct spawn_opts o = {.keep = keep,
+				       .nkeep = nkeep,
+				       .log_fd = STDERR_FILENO,
+				       .in_child = in_child,
+				       .data = data};
+		sd->relay = spawn_proc(a.v, &o);
+		if (sd->relay < 0) {
+			r = (int)sd->relay;
+			sd->relay = 0;
+		}
+	}
+	argv_free(&a);
+	return r;
+}
+
+/* The built stub-domain image: $AIRLOCK_STUBDOM_DIR, else out/stubdom of
+ * the build tree this supervisor runs from. */
+static void image_path(const char *file, char *out, size_t size)
+{
+	const char *dir = getenv("AIRLOCK_STUBDOM_DIR");
+	char self[512];
+	ssize_t n;
+
+	if (dir && *dir) {
+		snprintf(out, size, "%s/%s", dir, file);
+		return;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(out, size, "%s/../../out/stubdom/%s", self, file);
+}
+
+static int start_qemu(const struct stubdom_spec *sp, struct stubdom *sd, void (*in_child)(void *),
+		      void *data)
+{
+	struct argv_b a = {0};
+	char kernel[600], ramdisk[600], store_sock[512];
+	int sv[2], r = 0;
+
+	if (sp->kernel)
+		snprintf(kernel, sizeof(kernel), "%s", sp->kernel);
+	else
+		image_path("vmlinux", kernel, sizeof(kernel));
+	if (sp->ramdisk)
+		snprintf(ramdisk, sizeof(ramdisk), "%s", sp->ramdisk);
+	else
+		image_path("initramfs.cpio.gz", ramdisk, sizeof(ramdisk));
+	if (access(kernel, R_OK) || access(ramdisk, R_OK)) {
+		log_err("stub domain image %s / %s: not there (bash images/stubdom/build.sh "
+			"builds it)",
+			kernel, ramdisk);
+		return -ENOENT;
+	}
+	snprintf(store_sock, sizeof(store_sock), "%s.d/%u", xs_client_default_path(), sd->domid);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	add(&a, "%s", paths_qemu());
+	add(&a, "-name");
+	add(&a, "guest=%s,debug-threads=on", sd->name);
+	add(&a, "-nodefaults");
+	add(&a, "-no-user-config");
+	add(&a, "-display");
+	add(&a, "none");
+	add(&a, "-machine");
+	add(&a, "pc");
+	/* TCG's translation cache dominates a small VM's host memory. */
+	add(&a, "-accel");
+	add(&a, strcmp(sp->accel, "kvm") == 0 ? "kvm" : "tcg,tb-size=32");
+	add(&a, "-cpu");
+	add(&a, "%s", strcmp(sp->accel, "kvm") == 0 ? "host" : "max");
+	add(&a, "-m");
+	add(&a, "%llu", (unsigned long long)sp->memory_mib);
+	add(&a, "-kernel");
+	add(&a, "%s", kernel);
+	add(&a, "-initrd");
+	add(&a, "%s", ramdisk);
+	add(&a, "-append");
+	add(&a,
+	    "console=ttyS0 quiet vfio.enable_unsafe_noiommu_mode=1 airlock.target=%u "
+	    "airlock.uuid=%s airlock.shell%s%s",
+	    sp->guest_domid, sp->guest_uuid, sp->cmdline ? " " : "",
+	    sp->cmdline ? sp->cmdline : "");
+	add(&a, "-chardev");
+	add(&a, "socket,id=serial0,fd=%d", sv[1]);
+	add(&a, "-serial");
+	add(&a, "chardev:serial0");
+	add(&a, "-chardev");
+	add(&a, "socket,id=ivs,path=ivshmem.sock");
+	add(&a, "-device");
+	add(&a, "ivshmem-doorbell,chardev=ivs,vectors=%u", 1 + 8 * sp->ndisks);
+	add(&a, "-device");
+	add(&a, "virtio-serial-pci");
+	add(&a, "-chardev");
+	add(&a, "socket,id=sp,path=stubproto.sock,reconnect=1");
+	add(&a, "-device");
+	add(&a, "virtserialport,chardev=sp,name=org.airlock.stubproto");
+	add(&a, "-chardev");
+	add(&a, "socket,id=st,path=%s", store_sock);
+	add(&a, "-device");
+	add(&a, "virtserialport,chardev=st,name=org.airlock.store");
+	for (unsigned int i = 0; i < sp->ndisks; i++) {
+		if (strchr(sp->files[i], ',')) {
+			r = -EINVAL;
+			break;
+		}
+		add(&a, "-drive");
+		add(&a, "file=%s,format=raw,if=none,id=d%u,cache.direct=on,aio=threads%s",
+		    sp->files[i], i, sp->read_only[i] ? ",readonly=on" : "");
+		add(&a, "-device");
+		add(&a, "virtio-blk-pci,drive=d%u", i);
+	}
+	add(&a, "-sandbox");
+	add(&a, "on,obsolete=deny,elevateprivileges=%s,spawn=deny,resourcecontrol=deny",
+	    sp->deny_elevate ? "deny" : "allow");
+	add(&a, "-chroot");
+	add(&a, "%s", sd->dir);
+	add(&a, "-runas");
+	add(&a, "%u:%u", (unsigned)(paths_uid_base() + sd->domid),
+	    (unsigned)(paths_uid_base() + sd->domid));
+	if (!r && a.oom)
+		r = -ENOMEM;
+	if (!r) {
+		log_argv("stub domain", a.v);
+		struct spawn_opts o = {.keep = &sv[1],
+				       .nkeep = 1,
+				       .log_fd = STDERR_FILENO,
+				       .cwd = sd->dir,
+				       .in_child = in_child,
+				       .data = data};
+		sd->qemu = spawn_proc(a.v, &o);
+		if (sd->qemu < 0) {
+			r = (int)sd->qemu;
+			sd->qemu = 0;
+		}
+	}
+	argv_free(&a);
+	close(sv[1]);
+	if (r) {
+		close(sv[0]);
+		return r;
+	}
+	sd->console_fd = sv[0];
+	return 0;
+}
+
+int stubdom_start(const struct stubdom_spec *sp, struct stubdom *sd, void (*in_child)(void *),
+		  void *data)
+{
+	int r = start_relay(sp, sd, in_child, data);
+
+	if (r) {
+		log_err("stub domain %s: relay: %s", sd->name, err_str(r));
+		return r;
+	}
+	r = start_qemu(sp, sd, in_child, data);
+	if (r)
+		log_err("stub domain %s: QEMU: %s", sd->name, err_str(r));
+	return r;
+}
+
+void stubdom_poll(struct xs_client *xs, const struct stubdom_spec *sp, struct stubdom *sd,
+		  char *buf, size_t size)
+{
+	struct buf v = BUF_INIT;
+	char path[128];
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/local/domain/%u/device-model/%u/state", sd->domid,
+		 sp->guest_domid);
+	if (xs && xs_client_read(xs, 0, path, &v) == 0) {
+		size_t n = buf_used(&v) < size - 1 ? buf_used(&v) : size - 1;
+		memcpy(buf, buf_head(&v), n);
+		buf[n] = '\0';
+	}
+	buf_free(&v);
+	if (strcmp(buf, "running") == 0)
+		sd->running = true;
+}
+
+static void reap(pid_t *pid)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+	}
+	*pid = 0;
+}
+
+void stubdom_stop(struct xs_client *xs, struct stubdom *sd)
+{
+	char path[512];
+
+	reap(&sd->qemu);
+	reap(&sd->relay);
+	if (sd->console_fd >= 0)
+		close(sd->console_fd);
+	sd->console_fd = -1;
+	if (sd->neng) {
+		snprintf(path, sizeof(path), "%s", sd->dir);
+		char *slash = strrchr(path, '/');
+		if (slash) {
+			snprintf(slash, sizeof(path) - (size_t)(slash - path), "/chroot");
+			dmproc_unlisten(sd->eng, sd->neng, path);
+		}
+		sd->neng = 0;
+	}
+	if (sd->ivshmem_fd >= 0) {
+		close(sd->ivshmem_fd);
+		snprintf(path, sizeof(path), "%s/ivshmem.sock", sd->dir);
+		unlink(path);
+	}
+	if (sd->port_fd >= 0) {
+		close(sd->port_fd);
+		snprintf(path, sizeof(path), "%s/stubproto.sock", sd->dir);
+		unlink(path);
+	}
+	sd->ivshmem_fd = sd->port_fd = -1;
+	if (sd->dir[0])
+		rmdir(sd->dir);
+	/* The records first: RELEASE removes the stub's home, and with it the
+	 * record that names its /vm/<uuid>. */
+	if (xs && sd->registered)
+		domstore_remove(xs, sd->domid);
+	if (xs && sd->introduced)
+		xs_client_release(xs, sd->domid);
+	sd->introduced = sd->registered = false;
+}

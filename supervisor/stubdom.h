@@ -1,0 +1,85 @@
+/* stubdom.h — a guest's stub domain (placement "stubdom"): the relay in
+ * dom0 and the small VM in which airlock-dm serves the guest's devices.
+ *
+ * docs/stubdom-design.md is the contract. The supervisor registers the
+ * stub domain as a domain of its own (`<name>-dm` in `airlock list`),
+ * introduces it to the store with SET_TARGET rights over its guest, writes
+ * airlock-dm's arguments under /vm/<uuid>/image/dm-argv/ readable by the
+ * stub alone, makes the relay's sockets (the engine's vhost-user sockets in
+ * the engine's chroot, the ivshmem and port sockets in the stub's own
+ * directory) and starts the relay and the stub's QEMU. The engine starts
+ * at once beside them; the relay answers its first questions from what
+ * dom0 knows. stubdom_poll() tells when the stub says `running`.
+ */
+#ifndef AIRLOCK_SUP_STUBDOM_H
+#define AIRLOCK_SUP_STUBDOM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "supervisor/dmproc.h"
+#include "xs/xs_client.h"
+
+/* The stub domain's RAM when the config does not say (MiB). */
+#define STUBDOM_MEMORY_DEFAULT 32
+
+struct stubdom_spec {
+	const char *guest_name;
+	unsigned int guest_domid;
+	const char *guest_uuid;
+	const char *run_dir; /* the guest's: the engine's chroot is run_dir/chroot */
+	const char *accel;
+	bool deny_elevate;
+	uint64_t memory_mib;			/* the stub's RAM */
+	const char *kernel, *ramdisk, *cmdline; /* NULL: the built image's, no extra */
+	uint64_t guest_ram;			/* bytes of guest RAM in the memfd */
+	int ram_fd;
+	/* The guest's disks served from the stub (CD-ROMs stay on the
+	 * engine): image and read-only flag. */
+	const char *files[DMPROC_MAX_DEVS];
+	bool read_only[DMPROC_MAX_DEVS];
+	unsigned int ndisks;
+};
+
+struct stubdom {
+	unsigned int domid; /* the stub domain's own */
+	char name[96];
+	char uuid[37];
+	char dir[320]; /* run_dir/stub: the stub QEMU's chroot and cwd */
+	bool registered, introduced;
+	struct dmproc_dev eng[DMPROC_MAX_DEVS]; /* the engine's sockets */
+	unsigned int neng;
+	int ivshmem_fd, port_fd;
+	int console_fd; /* the supervisor's end of the stub's serial line */
+	pid_t relay, qemu;
+	bool running; /* the stub said so */
+};
+
+/* The memfd size the guest needs with a stub domain: guest RAM plus the
+ * relay's inflight areas for `ndisks` disks (not yet rounded to a power of
+ * two). 0 on overflow. */
+uint64_t stubdom_ram_bytes(uint64_t guest_ram, unsigned int ndisks);
+
+/* Registers the stub domain in the store (records, INTRODUCE, SET_TARGET,
+ * its home and airlock-dm's arguments) and makes every socket. Fills sd
+ * (sd->eng[i].sock_name are the engine's socket names, relative to its
+ * chroot). Logs why on failure; stubdom_stop undoes what was done.
+ * Returns 0 or -errno. */
+int stubdom_prepare(struct xs_client *xs, const struct stubdom_spec *sp, struct stubdom *sd);
+
+/* Starts the relay and the stub's QEMU (in_child(data) runs first in
+ * each child: the cgroup). Returns 0 or -errno (logged). */
+int stubdom_start(const struct stubdom_spec *sp, struct stubdom *sd, void (*in_child)(void *),
+		  void *data);
+
+/* Reads the stub's state node; sets sd->running when it says "running".
+ * Returns the state ("" when none yet) in buf. */
+void stubdom_poll(struct xs_client *xs, const struct stubdom_spec *sp, struct stubdom *sd,
+		  char *buf, size_t size);
+
+/* Kills the stub's QEMU and the relay, removes its sockets, releases it
+ * from the store and removes its records. Safe on a partly prepared sd. */
+void stubdom_stop(struct xs_client *xs, struct stubdom *sd);
+
+#endif
