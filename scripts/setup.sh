@@ -38,6 +38,14 @@ PACKAGES=(
 	e2fsprogs           # mke2fs -d: ext4 images without loop mounts
 	fdisk               # sfdisk: partition table of the bootable image
 	zstd                # Debian's kernel modules are zstd-compressed
+	# the stub-domain image (images/stubdom/build.sh): its kernel is built
+	# from Debian's kernel source with tinyconfig + a fragment of ours
+	linux-source-6.1    # /usr/src/linux-source-6.1.tar.xz: the stub domain's kernel
+	xz-utils            # unpacks that tarball
+	bc                  # the kernel build computes constants with it (timeconst)
+	flex                # Kconfig's and dtc's lexers
+	bison               # Kconfig's parser
+	libelf-dev          # objtool (x86-64 kernels build it, CONFIG_OBJTOOL)
 )
 
 missing=()
