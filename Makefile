@@ -14,7 +14,7 @@ BUILD ?= build
 BUILD_SAN ?= build-san
 FUZZ_SECONDS ?= 20
 
-.PHONY: all setup build build-san check demo fuzz bench bench-boot bench-disk bench-net format clean
+.PHONY: all setup build build-san images check demo fuzz bench bench-boot bench-disk bench-net format clean
 
 all: build
 
@@ -36,7 +36,14 @@ $(BUILD_SAN)/build.ninja:
 build-san: setup $(BUILD_SAN)/build.ninja
 	@ninja -C $(BUILD_SAN) | tail -1
 
-check: build build-san
+# Guest images and the stub-domain image (kernel from linux-source-6.1):
+# cached by their inputs; built here so that no test's time limit has to
+# hold a kernel build.
+images: build
+	@bash images/build.sh >/dev/null
+	@bash images/stubdom/build.sh 2>&1 | tail -1
+
+check: build build-san images
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/run.sh $(BUILD_SAN)
 
 demo: build
