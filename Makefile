@@ -41,7 +41,7 @@ build-san: setup $(BUILD_SAN)/build.ninja
 # hold a kernel build.
 images: build
 	@bash images/build.sh >/dev/null
-	@bash images/stubdom/build.sh 2>&1 | tail -1
+	@set -o pipefail; bash images/stubdom/build.sh 2>&1 | tail -1
 
 check: build build-san images
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/run.sh $(BUILD_SAN)
