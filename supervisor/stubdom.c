@@ -43,6 +43,18 @@
 #define VIRTIO_BLK_F_DISCARD  13
 #define VIRTIO_BLK_F_W_ZEROES 14
 
+uid_t stubdom_relay_uid(unsigned int guest_domid)
+{
+	return paths_uid_base() + STUBDOM_RELAY_UID_OFFSET + guest_domid;
+}
+
+uint64_t stubdom_default_memory(uint64_t guest_mib)
+{
+	uint64_t gib = (guest_mib + 1023) / 1024;
+
+	return STUBDOM_MEMORY_BASE + (gib > 1 ? (gib - 1) * STUBDOM_MEMORY_PER_GIB : 0);
+}
+
 uint64_t stubdom_ram_bytes(uint64_t guest_ram, unsigned int ndisks)
 {
 	unsigned int q[DMPROC_MAX_DEVS];
@@ -327,11 +339,16 @@ static int start_relay(const struct stubdom_spec *sp, struct stubdom *sd, void (
 		r = -ENOMEM;
 	if (!r) {
 		log_argv("relay", a.v);
+		/* Its own uid: the relay parses what the stub controls. Every fd
+		 * it needs is inherited open; it opens nothing by path. */
+		uid_t id = stubdom_relay_uid(sp->guest_domid);
 		struct spawn_opts o = {.keep = keep,
 				       .nkeep = nkeep,
 				       .log_fd = STDERR_FILENO,
 				       .in_child = in_child,
-				       .data = data};
+				       .data = data,
+				       .uid = id,
+				       .gid = (gid_t)id};
 		sd->relay = spawn_proc(a.v, &o);
 		if (sd->relay < 0) {
 			r = (int)sd->relay;

@@ -21,8 +21,14 @@
 #include "supervisor/dmproc.h"
 #include "xs/xs_client.h"
 
-/* The stub domain's RAM when the config does not say (MiB). */
-#define STUBDOM_MEMORY_DEFAULT 32
+/* The stub domain's RAM when the config does not say (MiB): 32 MiB for
+ * guests up to 1 GiB, then 4 MiB more per further GiB (or part of one) —
+ * VFIO maps the guest-RAM BAR with 4 KiB page-table entries, ~2 MiB of page
+ * tables per GiB, and the rest is headroom for airlock-dm's bounded
+ * buffers. */
+#define STUBDOM_MEMORY_BASE    32
+#define STUBDOM_MEMORY_PER_GIB 4
+uint64_t stubdom_default_memory(uint64_t guest_mib);
 
 struct stubdom_spec {
 	const char *guest_name;
@@ -55,6 +61,13 @@ struct stubdom {
 	pid_t relay, qemu;
 	bool running; /* the stub said so */
 };
+
+/* The uid (and gid) the guest's relay runs as: AIRLOCK_UID_BASE + 0x8000 +
+ * the guest's domid. Engines and stub QEMUs run as AIRLOCK_UID_BASE +
+ * their domid, and domids stay below 0x7ff0 (DOMID_LAST), so the ranges
+ * never meet: the relay shares no uid with either peer it stands between. */
+#define STUBDOM_RELAY_UID_OFFSET 0x8000u
+uid_t stubdom_relay_uid(unsigned int guest_domid);
 
 /* The memfd size the guest needs with a stub domain: guest RAM plus the
  * relay's inflight areas for `ndisks` disks (not yet rounded to a power of
