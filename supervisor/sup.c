@@ -533,8 +533,8 @@ static int start_stub(struct sup *s)
 		.run_dir = s->p->run_dir,
 		.accel = s->p->accel,
 		.deny_elevate = s->p->deny_elevate,
-		.memory_mib =
-			c->stubdom.memory_mib ? c->stubdom.memory_mib : STUBDOM_MEMORY_DEFAULT,
+		.memory_mib = c->stubdom.memory_mib ? c->stubdom.memory_mib
+						    : stubdom_default_memory(c->memory_mib),
 		.kernel = c->stubdom.kernel,
 		.ramdisk = c->stubdom.ramdisk,
 		.cmdline = c->stubdom.cmdline,
