@@ -69,9 +69,17 @@ static void send_req(struct relay_dev *d, uint16_t type, uint16_t queue, uint64_
 	(void)relay_stub_send(r, buf, (size_t)n);
 }
 
+/* The features the stub gets: the engine's, without vhost-user's own
+ * PROTOCOL_FEATURES bit (a property of the vhost-user connection, which
+ * the stub's device has never offered). */
+static uint64_t stub_features(const struct relay_dev *d)
+{
+	return d->features & ~(1ull << VHOST_USER_F_PROTOCOL_FEATURES);
+}
+
 static bool features_dirty(const struct relay_dev *d)
 {
-	return d->features_set && (!d->view.features_sent || d->view.features != d->features);
+	return d->features_set && (!d->view.features_sent || d->view.features != stub_features(d));
 }
 
 static bool mem_dirty(const struct relay_dev *d)
@@ -137,8 +145,8 @@ void relay_sync(struct relay_dev *d)
 		}
 	}
 	if (fd) {
-		m.set_features.features = d->features;
-		send_req(d, SP_T_SET_FEATURES, 0, d->features, &m);
+		m.set_features.features = stub_features(d);
+		send_req(d, SP_T_SET_FEATURES, 0, stub_features(d), &m);
 		return;
 	}
 	if (md) {

@@ -506,8 +506,9 @@ static void test_replay_and_forwarding(void)
 	CHECK(nframes >= 1 && frames[0].hdr.type == SP_T_HELLO_ACK);
 	CHECK_EQ_INT(nframes, 2);
 	CHECK_EQ_INT(frames[1].hdr.type, SP_T_SET_FEATURES);
-	CHECK_EQ_INT(frames[1].m.set_features.features,
-		     FEATURES | (1ull << VHOST_USER_F_PROTOCOL_FEATURES));
+	/* Without vhost-user's PROTOCOL_FEATURES: the stub's device never
+	 * offers it (found when a real airlock-dm refused it). */
+	CHECK_EQ_INT(frames[1].m.set_features.features, FEATURES);
 	stub_reply(&frames[1], 0, NULL, 0);
 	struct sp_frame f = expect_req(SP_T_SET_MEM_TABLE);
 	CHECK_EQ_INT(f.m.mem_table.n, 1);
