@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# airlock-dm serving a guest's disk from inside a stub domain, end to end,
+# without the supervisor (docs/stubdom-design.md): the test plays the
+# supervisor's part by hand. A guest-RAM file in /dev/shm (a power of two
+# that holds the guest's RAM and the inflight areas), a store holding the
+# stub's dm-argv, airlock-relay on the engine's, ivshmem and port sockets,
+# the stub QEMU (the stub-domain image: airlock-dm --stubdom on /dev/vda,
+# the guest's disk), then the engine QEMU booting the Debian test guest from
+# the vhost-user disk the relay serves. The guest writes and reads back data
+# with checksums and powers off; the image must fsck clean on the host and
+# hold what the guest wrote. Prints the stub's timings.
+#
+# STUBDOM_DM_INITRAMFS (optional) overrides the image's initramfs.
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-300}
+STUB=7
+TARGET=5
+UUID=8c0f2b4e-3a61-4d2f-b7e9-1d5a6c7e8f90
+RAM_MIB=240 # guest RAM; the file is 256 MiB (the next power of two)
+SHM_MIB=256
+RELAY=$AIRLOCK_BUILD/relay/airlock-relay
+DM=$AIRLOCK_BUILD/dm/airlock-dm
+GIMG=$TOP/out/images
+RELAY_PID="" STUB_PID="" ENG_PID="" CAT_PID=""
+SHM=/dev/shm/airlock-stubdom-dm.$$
+
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 missing (scripts/setup.sh)"
+command -v debugfs >/dev/null || skip_all "debugfs missing"
+for b in "$STORE_BIN" "$AIRLOCK_BIN" "$RELAY" "$DM"; do
+	[ -x "$b" ] || skip_all "no $b (build first)"
+done
+
+sd_cleanup() {
+	for p in $ENG_PID $STUB_PID $RELAY_PID $CAT_PID; do kill "$p" 2>/dev/null; done
+	for p in $ENG_PID $STUB_PID $RELAY_PID; do wait "$p" 2>/dev/null; done
+	rm -f "$SHM"
+	cleanup
+}
+trap sd_cleanup EXIT
+ms_since() {
+	local now=$EPOCHREALTIME
+	echo $(((${now/./} - ${1/./}) / 1000))
+}
+secs() { printf '%d.%02d' $(($1 / 1000)) $(($1 % 1000 / 10)); }
+al() { "$AIRLOCK_BIN" "$@"; }
+
+# --- images -------------------------------------------------------------------
+if ! SIMG=$("$TOP/images/stubdom/build.sh" --print-dir 2>"$TMP/build.log"); then
+	fail "images/stubdom/build.sh builds the stub-domain image"
+	sed 's/^/#   /' "$TMP/build.log"
+	done_testing
+	exit 1
+fi
+INITRAMFS=${STUBDOM_DM_INITRAMFS:-$SIMG/initramfs.cpio.gz}
+if ! bash "$TOP/images/build.sh" >"$TMP/images.log" 2>&1; then
+	fail "guest images build"
+	tail -20 "$TMP/images.log" | sed 's/^/# /'
+	done_testing
+	exit 1
+fi
+cp "$GIMG/rootfs.ext4" "$TMP/disk.img"
+
+# --- what dom0 knows about the disk (the supervisor computes it with the
+# same code): features and config space, asked of a dom0 airlock-dm on the
+# same image; DISCARD and WRITE_ZEROES masked as the supervisor does (the
+# stub's /dev/vda offers neither).
+"$DM" --socket-path "$TMP/q.sock" --blk-file "$TMP/disk.img" 2>"$TMP/q.log" &
+QPID=$!
+DESC=$(python3 - "$TMP/q.sock" <<'PY'
+import socket, struct, sys, time
+for _ in range(100):
+    try:
+        s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); break
+    except OSError:
+        time.sleep(0.05)
+s.settimeout(10)
+def msg(req, payload=b'', reply=True):
+    s.sendall(struct.pack('<III', req, 1 | (8 if False else 0), len(payload)) + payload)
+    if not reply: return b''
+    h = s.recv(12); _, _, n = struct.unpack('<III', h)
+    b = b''
+    while len(b) < n: b += s.recv(n - len(b))
+    return b
+feats = struct.unpack('<Q', msg(1))[0]
+msg(2, struct.pack('<Q', feats), reply=False)
+pf = struct.unpack('<Q', msg(15))[0]
+msg(16, struct.pack('<Q', pf & (1 << 9)), reply=False)
+cfg = msg(24, struct.pack('<III', 0, 60, 0) + bytes(60))[12:]
+feats &= ~((1 << 13) | (1 << 14) | (1 << 30))   # DISCARD, WRITE_ZEROES, PROTOCOL_FEATURES
+print('0x%x %s' % (feats, cfg.hex()))
+PY
+)
+kill $QPID
+wait $QPID 2>/dev/null
+FEATS=${DESC% *}
+CONFIG=${DESC#* }
+check "dom0 describes the disk (features $FEATS)" test -n "$CONFIG"
+
+# --- store: the stub's argv --------------------------------------------------------
+start_store
+al introduce "$STUB"
+DOMSOCK=$TMP/store.sock.d/$STUB
+ARGV=(--stubdom @stubproto@ --device blk,channel=1,file=/dev/vda)
+for i in "${!ARGV[@]}"; do al write "/vm/$UUID/image/dm-argv/$i" "${ARGV[$i]}"; done
+al chmod "/vm/$UUID/image/dm-argv" n0 "r$STUB"
+for i in "${!ARGV[@]}"; do al chmod "/vm/$UUID/image/dm-argv/$i" n0 "r$STUB"; done
+al mkdir "/local/domain/$STUB"
+al chmod "/local/domain/$STUB" "n$STUB"
+STATE=/local/domain/$STUB/device-model/$TARGET/state
+
+# --- guest RAM and the relay ---------------------------------------------------------
+truncate -s ${SHM_MIB}M "$SHM"
+# The relay inherits the RAM file and three listening sockets, as from the
+# supervisor.
+python3 - "$RELAY" "$SHM" "$TMP" "$((RAM_MIB << 20))" "$FEATS" "$CONFIG" 2>"$TMP/relay.log" <<'PY' &
+import os, socket, sys
+relay, shm, tmp, ram, feats, cfg = sys.argv[1:7]
+ram_fd = os.open(shm, os.O_RDWR)
+def listen(name):
+    s = socket.socket(socket.AF_UNIX); s.bind(os.path.join(tmp, name)); s.listen(4)
+    s.set_inheritable(True); return s
+ivs, port, blk = listen('ivs.sock'), listen('port.sock'), listen('blk0.sock')
+os.set_inheritable(ram_fd, True)
+# Not as root (the relay refuses it): an unprivileged uid, like the
+# supervisor's per-domain uids.
+if os.getuid() == 0:
+    os.setgroups([]); os.setgid(65534); os.setuid(65534)
+os.execv(relay, [relay, '--name', 'stubdom-dm-test', '--ram-fd', str(ram_fd),
+    '--ram-size', ram, '--ivshmem-fd', str(ivs.fileno()), '--port-fd', str(port.fileno()),
+    '--device', 'blk,fd=%d,features=%s,queues=1,config=%s' % (blk.fileno(), feats, cfg),
+    '--log-level', 'debug'])
+PY
+RELAY_PID=$!
+for _ in $(seq 1 100); do [ -S "$TMP/blk0.sock" ] && break; sleep 0.05; done
+check "airlock-relay listens" test -S "$TMP/blk0.sock"
+
+# --- the stub domain ---------------------------------------------------------------------
+mkfifo "$TMP/con.in" "$TMP/con.out"
+: >"$TMP/stub.console.log"
+T_STUB=$EPOCHREALTIME
+qemu-system-x86_64 -machine pc -accel tcg -m 32 -nodefaults -no-user-config -display none \
+	-no-reboot -kernel "$SIMG/vmlinux" -initrd "$INITRAMFS" \
+	-append "console=ttyS0 quiet vfio.enable_unsafe_noiommu_mode=1 airlock.target=$TARGET airlock.uuid=$UUID" \
+	-chardev "pipe,id=con,path=$TMP/con" -serial chardev:con \
+	-chardev "socket,id=ivs,path=$TMP/ivs.sock" -device ivshmem-doorbell,chardev=ivs,vectors=9 \
+	-device virtio-serial-pci \
+	-chardev "socket,id=sp,path=$TMP/port.sock,reconnect=1" \
+	-device virtserialport,chardev=sp,name=org.airlock.stubproto \
+	-chardev "socket,id=st,path=$DOMSOCK" -device virtserialport,chardev=st,name=org.airlock.store \
+	-drive "file=$TMP/disk.img,if=none,id=d0,format=raw,cache=none" -device virtio-blk-pci,drive=d0 \
+	>"$TMP/stub.qemu.log" 2>&1 &
+STUB_PID=$!
+exec {CON_IN}<>"$TMP/con.in" {CON_OUT}<>"$TMP/con.out"
+cat <&"$CON_OUT" >"$TMP/stub.console.log" &
+CAT_PID=$!
+
+# wait_for FILE REGEX SECONDS
+wait_for() {
+	local deadline=$((SECONDS + $3))
+	while [ $SECONDS -lt $deadline ]; do
+		grep -aqE -- "$2" "$1" && return 0
+		kill -0 "$STUB_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	return 1
+}
+dump() {
+	echo "# stub console:"; tr -d '\r' <"$TMP/stub.console.log" | tail -n 40 | sed 's/^/#   /'
+	echo "# relay:"; tail -n 30 "$TMP/relay.log" | sed 's/^/#   /'
+	sed 's/^/#   stub qemu: /' "$TMP/stub.qemu.log"
+}
+if wait_for "$TMP/stub.console.log" 'stub: serving' "$BOOT_TIMEOUT"; then
+	T_SERVE=$(ms_since "$T_STUB")
+	ok "airlock-dm serves inside the stub domain"
+else
+	fail "airlock-dm serves inside the stub domain"
+	dump
+fi
+if wait_for "$TMP/relay.log" 'stub session up' 60; then
+	T_HELLO=$(ms_since "$T_STUB")
+	ok "the relay's session with the stub is up (HELLO acknowledged)"
+else
+	fail "the relay's session with the stub is up (HELLO acknowledged)"
+	dump
+fi
+check "the stub's init substituted the port for @stubproto@" \
+	grep -aq "dm-argv\[1\] = '/dev/vport" "$TMP/stub.console.log"
+check "state running under the stub's home" bash -c "[ \"\$('$AIRLOCK_BIN' read '$STATE')\" = running ]"
+
+# --- the engine: the guest boots from the disk served inside the stub -------------------
+if [ "$T_FAILED" -gt 0 ]; then
+	echo "# the stub domain is not serving: no guest"
+	done_testing
+	exit 1
+fi
+T_ENG=$EPOCHREALTIME
+qemu-system-x86_64 -nodefaults -display none -m $RAM_MIB \
+	-object "memory-backend-file,id=mem,size=${RAM_MIB}M,mem-path=$SHM,share=on" \
+	-machine pc,accel=tcg,memory-backend=mem \
+	-chardev "socket,id=c0,path=$TMP/blk0.sock,reconnect=1" \
+	-device vhost-user-blk-pci,chardev=c0,num-queues=1 \
+	-kernel "$GIMG/vmlinux" -initrd "$GIMG/initrd.img" \
+	-append "console=ttyS0 root=/dev/vda rw quiet" \
+	-chardev "socket,id=ser,path=$TMP/ser.sock,server=on,wait=off" \
+	-serial chardev:ser >"$TMP/engine.qemu.log" 2>&1 &
+ENG_PID=$!
+SCRIPT='echo stubdom-dm-data >/root/x; dd if=/dev/urandom of=/root/r bs=64k count=64 2>/dev/null; sync; echo 3 >/proc/sys/vm/drop_caches; echo "sum $(md5sum </root/r)"; dd if=/dev/vda of=/dev/null bs=1M count=8 2>/dev/null && echo read-ok'
+python3 - "$TMP/ser.sock" "$TMP/serial.log" "$BOOT_TIMEOUT" "$SCRIPT" <<'PY'
+import socket, sys, time
+path, log, timeout, script = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+s = socket.socket(socket.AF_UNIX)
+for _ in range(100):
+    try:
+        s.connect(path); break
+    except OSError:
+        time.sleep(0.1)
+buf = b''
+out = open(log, 'wb')
+def wait_for(pat, t):
+    global buf
+    end = time.time() + t
+    while pat not in buf:
+        if time.time() > end: return False
+        s.settimeout(max(0.1, end - time.time()))
+        try: d = s.recv(4096)
+        except socket.timeout: continue
+        if not d: return False
+        buf += d; out.write(d); out.flush()
+    return True
+if not wait_for(b'airlock-guest: ready', timeout): sys.exit(2)
+time.sleep(1)
+s.sendall(b'\n' + script.encode() + b'\necho dm-test: $((40+2)) end\n')
+if not wait_for(b'dm-test: 42 end', 120): sys.exit(3)
+s.sendall(b'poweroff\n')
+wait_for(b'\0never', 120)
+PY
+rc=$?
+T_GUEST=$(ms_since "$T_ENG")
+[ $rc -eq 0 ] && for _ in $(seq 1 60); do kill -0 $ENG_PID 2>/dev/null || break; sleep 1; done
+kill $ENG_PID 2>/dev/null
+wait $ENG_PID 2>/dev/null
+ENG_PID=""
+if [ $rc -eq 0 ]; then ok "the guest boots from the disk served in the stub, writes and powers off"; else
+	fail "the guest boots from the disk served in the stub, writes and powers off (driver rc $rc)"
+	tail -20 "$TMP/serial.log" | sed 's/^/#   guest: /'
+	dump
+fi
+check "the guest read the disk head" grep -q read-ok "$TMP/serial.log"
+
+# The stub goes first: its QEMU holds the image.
+kill $STUB_PID 2>/dev/null
+wait $STUB_PID 2>/dev/null
+STUB_PID=""
+check "e2fsck -fn is clean after shutdown" bash -c "e2fsck -fn '$TMP/disk.img' >'$TMP/fsck.log' 2>&1"
+check_eq "the written file is on the image" "stubdom-dm-data" "$(debugfs -R 'cat /root/x' "$TMP/disk.img" 2>/dev/null)"
+guest_sum=$(grep -a -o 'sum [0-9a-f]\{32\}' "$TMP/serial.log" | head -1 | cut -d' ' -f2)
+host_sum=$(debugfs -R 'cat /root/r' "$TMP/disk.img" 2>/dev/null | md5sum | cut -d' ' -f1)
+check_eq "4 MiB of random data reads back with the guest's checksum" "$guest_sum" "$host_sum"
+
+[ -n "${T_SERVE:-}" ] && echo "# stub QEMU start -> airlock-dm serving: $(secs "$T_SERVE") s"
+[ -n "${T_HELLO:-}" ] && echo "# stub QEMU start -> relay's stub session up: $(secs "$T_HELLO") s"
+echo "# engine start -> guest powered off: $(secs "$T_GUEST") s"
+grep -a 'airlock-stubdom: .*memory' "$TMP/stub.console.log" | tr -d '\r' | head -1 | sed 's/^/# /'
+done_testing
