@@ -5,10 +5,12 @@
 # that holds the guest's RAM and the inflight areas), a store holding the
 # stub's dm-argv, airlock-relay on the engine's, ivshmem and port sockets,
 # the stub QEMU (the stub-domain image: airlock-dm --stubdom on /dev/vda,
-# the guest's disk), then the engine QEMU booting the Debian test guest from
-# the vhost-user disk the relay serves. The guest writes and reads back data
-# with checksums and powers off; the image must fsck clean on the host and
-# hold what the guest wrote. Prints the stub's timings.
+# the guest's disk, and on eth0, a NIC on a tap in a bridge of a network
+# namespace of the test's), then the engine QEMU booting the Debian test
+# guest from the vhost-user disk and NIC the relay serves. The test pings
+# the guest from the namespace; the guest writes and reads back data with
+# checksums and powers off; the image must fsck clean on the host and hold
+# what the guest wrote. Prints the stub's timings.
 #
 # STUBDOM_DM_INITRAMFS (optional) overrides the image's initramfs.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -24,6 +26,8 @@ DM=$AIRLOCK_BUILD/dm/airlock-dm
 GIMG=$TOP/out/images
 RELAY_PID="" STUB_PID="" ENG_PID="" CAT_PID=""
 SHM=/dev/shm/airlock-stubdom-dm.$$
+NS=airlock-sd$$
+in_ns() { ip netns exec "$NS" "$@"; }
 
 skip_all() {
 	echo "1..0 # SKIP $*"
@@ -39,6 +43,7 @@ sd_cleanup() {
 	for p in $ENG_PID $STUB_PID $RELAY_PID $CAT_PID; do kill "$p" 2>/dev/null; done
 	for p in $ENG_PID $STUB_PID $RELAY_PID; do wait "$p" 2>/dev/null; done
 	rm -f "$SHM"
+	ip netns del "$NS" 2>/dev/null
 	cleanup
 }
 trap sd_cleanup EXIT
@@ -65,47 +70,68 @@ if ! bash "$TOP/images/build.sh" >"$TMP/images.log" 2>&1; then
 fi
 cp "$GIMG/rootfs.ext4" "$TMP/disk.img"
 
-# --- what dom0 knows about the disk (the supervisor computes it with the
-# same code): features and config space, asked of a dom0 airlock-dm on the
-# same image; DISCARD and WRITE_ZEROES masked as the supervisor does (the
-# stub's /dev/vda offers neither).
-"$DM" --socket-path "$TMP/q.sock" --blk-file "$TMP/disk.img" 2>"$TMP/q.log" &
-QPID=$!
-DESC=$(python3 - "$TMP/q.sock" <<'PY'
-import socket, struct, sys, time
-for _ in range(100):
-    try:
-        s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); break
-    except OSError:
-        time.sleep(0.05)
-s.settimeout(10)
-def msg(req, payload=b'', reply=True):
-    s.sendall(struct.pack('<III', req, 1 | (8 if False else 0), len(payload)) + payload)
-    if not reply: return b''
-    h = s.recv(12); _, _, n = struct.unpack('<III', h)
-    b = b''
-    while len(b) < n: b += s.recv(n - len(b))
-    return b
-feats = struct.unpack('<Q', msg(1))[0]
-msg(2, struct.pack('<Q', feats), reply=False)
-pf = struct.unpack('<Q', msg(15))[0]
-msg(16, struct.pack('<Q', pf & (1 << 9)), reply=False)
-cfg = msg(24, struct.pack('<III', 0, 60, 0) + bytes(60))[12:]
-feats &= ~((1 << 13) | (1 << 14) | (1 << 30))   # DISCARD, WRITE_ZEROES, PROTOCOL_FEATURES
-print('0x%x %s' % (feats, cfg.hex()))
+# --- what dom0 knows about the devices (the supervisor computes it with the
+# same code): features and config space, asked of dom0 airlock-dms over
+# vhost-user: the disk on the same image (DISCARD and WRITE_ZEROES masked
+# as the supervisor does: the stub's /dev/vda offers neither), the NIC on a
+# raw-frame backend like the stub's packet socket (its config is the
+# engine's).
+DESC=$(python3 - "$DM" "$TMP" <<'PY'
+import os, socket, struct, subprocess, sys, time
+dm, tmp = sys.argv[1:3]
+def ask(path, config):
+    for _ in range(100):
+        try:
+            s = socket.socket(socket.AF_UNIX); s.connect(path); break
+        except OSError:
+            time.sleep(0.05)
+    s.settimeout(10)
+    def msg(req, payload=b'', reply=True):
+        s.sendall(struct.pack('<III', req, 1, len(payload)) + payload)
+        if not reply: return b''
+        _, _, n = struct.unpack('<III', s.recv(12))
+        b = b''
+        while len(b) < n: b += s.recv(n - len(b))
+        return b
+    feats = struct.unpack('<Q', msg(1))[0]
+    if not config: return feats, b''
+    msg(2, struct.pack('<Q', feats), reply=False)
+    pf = struct.unpack('<Q', msg(15))[0]
+    msg(16, struct.pack('<Q', pf & (1 << 9)), reply=False)
+    return feats, msg(24, struct.pack('<III', 0, 60, 0) + bytes(60))[12:]
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+p = subprocess.Popen([dm, '--device', 'blk,socket=%s/q0.sock,file=%s/disk.img' % (tmp, tmp),
+    '--device', 'net,socket=%s/q1.sock,tap-fd=%d' % (tmp, a.fileno())],
+    pass_fds=[a.fileno()], stderr=subprocess.DEVNULL)
+try:
+    bf, cfg = ask(tmp + '/q0.sock', True)
+    nf, _ = ask(tmp + '/q1.sock', False)
+finally:
+    p.terminate(); p.wait(10)
+bf &= ~((1 << 13) | (1 << 14) | (1 << 30))   # DISCARD, WRITE_ZEROES, PROTOCOL_FEATURES
+nf &= ~(1 << 30)
+print('0x%x %s 0x%x' % (bf, cfg.hex(), nf))
 PY
 )
-kill $QPID
-wait $QPID 2>/dev/null
-FEATS=${DESC% *}
-CONFIG=${DESC#* }
-check "dom0 describes the disk (features $FEATS)" test -n "$CONFIG"
+read -r FEATS CONFIG NFEATS <<<"$DESC"
+check "dom0 describes the devices (disk 0x${FEATS#0x}, NIC 0x${NFEATS#0x})" test -n "$NFEATS"
+
+# --- the network: a bridge in a namespace, the stub's tap on it ---------------------
+ip netns add "$NS"
+in_ns ip link set lo up
+in_ns ip link add br0 type bridge
+in_ns ip addr add 10.77.0.1/24 dev br0
+in_ns ip link set br0 up
+in_ns ip tuntap add tap0 mode tap
+in_ns ip link set tap0 master br0
+in_ns ip link set tap0 up
 
 # --- store: the stub's argv --------------------------------------------------------
 start_store
 al introduce "$STUB"
 DOMSOCK=$TMP/store.sock.d/$STUB
-ARGV=(--stubdom @stubproto@ --device blk,channel=1,file=/dev/vda)
+ARGV=(--stubdom @stubproto@ --device blk,channel=1,file=/dev/vda
+	--device net,channel=2,packet=eth0)
 for i in "${!ARGV[@]}"; do al write "/vm/$UUID/image/dm-argv/$i" "${ARGV[$i]}"; done
 al chmod "/vm/$UUID/image/dm-argv" n0 "r$STUB"
 for i in "${!ARGV[@]}"; do al chmod "/vm/$UUID/image/dm-argv/$i" n0 "r$STUB"; done
@@ -117,14 +143,15 @@ STATE=/local/domain/$STUB/device-model/$TARGET/state
 truncate -s ${SHM_MIB}M "$SHM"
 # The relay inherits the RAM file and three listening sockets, as from the
 # supervisor.
-python3 - "$RELAY" "$SHM" "$TMP" "$((RAM_MIB << 20))" "$FEATS" "$CONFIG" 2>"$TMP/relay.log" <<'PY' &
+python3 - "$RELAY" "$SHM" "$TMP" "$((RAM_MIB << 20))" "$FEATS" "$CONFIG" "$NFEATS" 2>"$TMP/relay.log" <<'PY' &
 import os, socket, sys
-relay, shm, tmp, ram, feats, cfg = sys.argv[1:7]
+relay, shm, tmp, ram, feats, cfg, nfeats = sys.argv[1:8]
 ram_fd = os.open(shm, os.O_RDWR)
 def listen(name):
     s = socket.socket(socket.AF_UNIX); s.bind(os.path.join(tmp, name)); s.listen(4)
     s.set_inheritable(True); return s
-ivs, port, blk = listen('ivs.sock'), listen('port.sock'), listen('blk0.sock')
+ivs, port = listen('ivs.sock'), listen('port.sock')
+blk, net = listen('blk0.sock'), listen('net0.sock')
 os.set_inheritable(ram_fd, True)
 # Not as root (the relay refuses it): an unprivileged uid, like the
 # supervisor's per-domain uids.
@@ -133,26 +160,28 @@ if os.getuid() == 0:
 os.execv(relay, [relay, '--name', 'stubdom-dm-test', '--ram-fd', str(ram_fd),
     '--ram-size', ram, '--ivshmem-fd', str(ivs.fileno()), '--port-fd', str(port.fileno()),
     '--device', 'blk,fd=%d,features=%s,queues=1,config=%s' % (blk.fileno(), feats, cfg),
+    '--device', 'net,fd=%d,features=%s,queues=2' % (net.fileno(), nfeats),
     '--log-level', 'debug'])
 PY
 RELAY_PID=$!
-for _ in $(seq 1 100); do [ -S "$TMP/blk0.sock" ] && break; sleep 0.05; done
+for _ in $(seq 1 100); do [ -S "$TMP/net0.sock" ] && break; sleep 0.05; done
 check "airlock-relay listens" test -S "$TMP/blk0.sock"
 
 # --- the stub domain ---------------------------------------------------------------------
 mkfifo "$TMP/con.in" "$TMP/con.out"
 : >"$TMP/stub.console.log"
 T_STUB=$EPOCHREALTIME
-qemu-system-x86_64 -machine pc -accel tcg -m 32 -nodefaults -no-user-config -display none \
+in_ns qemu-system-x86_64 -machine pc -accel tcg -m 32 -nodefaults -no-user-config -display none \
 	-no-reboot -kernel "$SIMG/vmlinux" -initrd "$INITRAMFS" \
 	-append "console=ttyS0 quiet vfio.enable_unsafe_noiommu_mode=1 airlock.target=$TARGET airlock.uuid=$UUID" \
 	-chardev "pipe,id=con,path=$TMP/con" -serial chardev:con \
-	-chardev "socket,id=ivs,path=$TMP/ivs.sock" -device ivshmem-doorbell,chardev=ivs,vectors=9 \
+	-chardev "socket,id=ivs,path=$TMP/ivs.sock" -device ivshmem-doorbell,chardev=ivs,vectors=17 \
 	-device virtio-serial-pci \
 	-chardev "socket,id=sp,path=$TMP/port.sock,reconnect=1" \
 	-device virtserialport,chardev=sp,name=org.airlock.stubproto \
 	-chardev "socket,id=st,path=$DOMSOCK" -device virtserialport,chardev=st,name=org.airlock.store \
 	-drive "file=$TMP/disk.img,if=none,id=d0,format=raw,cache=none" -device virtio-blk-pci,drive=d0 \
+	-netdev tap,id=n0,ifname=tap0,script=no,downscript=no -device virtio-net-pci,netdev=n0 \
 	>"$TMP/stub.qemu.log" 2>&1 &
 STUB_PID=$!
 exec {CON_IN}<>"$TMP/con.in" {CON_OUT}<>"$TMP/con.out"
@@ -204,15 +233,17 @@ qemu-system-x86_64 -nodefaults -display none -m $RAM_MIB \
 	-machine pc,accel=tcg,memory-backend=mem \
 	-chardev "socket,id=c0,path=$TMP/blk0.sock,reconnect=1" \
 	-device vhost-user-blk-pci,chardev=c0,num-queues=1 \
+	-chardev "socket,id=c1,path=$TMP/net0.sock,reconnect=1" -netdev vhost-user,id=n1,chardev=c1 \
+	-device virtio-net-pci,netdev=n1,vectors=0,mac=00:16:3e:77:00:02 \
 	-kernel "$GIMG/vmlinux" -initrd "$GIMG/initrd.img" \
-	-append "console=ttyS0 root=/dev/vda rw quiet" \
+	-append "console=ttyS0 root=/dev/vda rw quiet airlock.ip=10.77.0.2/24" \
 	-chardev "socket,id=ser,path=$TMP/ser.sock,server=on,wait=off" \
 	-serial chardev:ser >"$TMP/engine.qemu.log" 2>&1 &
 ENG_PID=$!
-SCRIPT='echo stubdom-dm-data >/root/x; dd if=/dev/urandom of=/root/r bs=64k count=64 2>/dev/null; sync; echo 3 >/proc/sys/vm/drop_caches; echo "sum $(md5sum </root/r)"; dd if=/dev/vda of=/dev/null bs=1M count=8 2>/dev/null && echo read-ok'
-python3 - "$TMP/ser.sock" "$TMP/serial.log" "$BOOT_TIMEOUT" "$SCRIPT" <<'PY'
-import socket, sys, time
-path, log, timeout, script = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+SCRIPT='ping -c 2 -W 5 10.77.0.1 >/dev/null && echo ping-""ok; echo stubdom-dm-data >/root/x; dd if=/dev/urandom of=/root/r bs=64k count=64 2>/dev/null; sync; echo 3 >/proc/sys/vm/drop_caches; echo "sum $(md5sum </root/r)"; dd if=/dev/vda of=/dev/null bs=1M count=8 2>/dev/null && echo read-ok'
+python3 - "$TMP/ser.sock" "$TMP/serial.log" "$BOOT_TIMEOUT" "$SCRIPT" "$NS" "$TMP/ping.log" <<'PY'
+import socket, subprocess, sys, time
+path, log, timeout, script, ns, plog = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
 s = socket.socket(socket.AF_UNIX)
 for _ in range(100):
     try:
@@ -234,6 +265,11 @@ def wait_for(pat, t):
     return True
 if not wait_for(b'airlock-guest: ready', timeout): sys.exit(2)
 time.sleep(1)
+# The NIC: pinged from the namespace while the guest is up.
+with open(plog, 'w') as f:
+    r = subprocess.run(['ip', 'netns', 'exec', ns, 'ping', '-c', '3', '-W', '5', '10.77.0.2'],
+                       stdout=f, stderr=subprocess.STDOUT)
+    f.write('rc=%d\n' % r.returncode)
 s.sendall(b'\n' + script.encode() + b'\necho dm-test: $((40+2)) end\n')
 if not wait_for(b'dm-test: 42 end', 120): sys.exit(3)
 s.sendall(b'poweroff\n')
@@ -251,6 +287,14 @@ if [ $rc -eq 0 ]; then ok "the guest boots from the disk served in the stub, wri
 	dump
 fi
 check "the guest read the disk head" grep -q read-ok "$TMP/serial.log"
+if grep -q '^rc=0' "$TMP/ping.log"; then
+	ok "ping the guest from the namespace (its NIC served in the stub, on eth0)"
+	grep 'rtt' "$TMP/ping.log" | sed 's/^/# /'
+else
+	fail "ping the guest from the namespace (its NIC served in the stub, on eth0)"
+	sed 's/^/#   /' "$TMP/ping.log"
+fi
+check "the guest pings the namespace's bridge" grep -q ping-ok "$TMP/serial.log"
 
 # The stub goes first: its QEMU holds the image.
 kill $STUB_PID 2>/dev/null
