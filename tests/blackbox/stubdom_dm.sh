@@ -9,8 +9,10 @@
 # namespace of the test's), then the engine QEMU booting the Debian test
 # guest from the vhost-user disk and NIC the relay serves. The test pings
 # the guest from the namespace; the guest writes and reads back data with
-# checksums and powers off; the image must fsck clean on the host and hold
-# what the guest wrote. Prints the stub's timings.
+# checksums; airlock-dm in the stub is killed during a 20 MiB write and the
+# init's new one serves on (the engine reconnects); the guest powers off;
+# the image must fsck clean on the host and hold what the guest wrote.
+# Prints the stub's timings.
 #
 # STUBDOM_DM_INITRAMFS (optional) overrides the image's initramfs.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -130,8 +132,8 @@ in_ns ip link set tap0 up
 start_store
 al introduce "$STUB"
 DOMSOCK=$TMP/store.sock.d/$STUB
-ARGV=(--stubdom @stubproto@ --device blk,channel=1,file=/dev/vda
-	--device net,channel=2,packet=eth0)
+ARGV=(--stubdom @stubproto@ --device "blk,channel=1,file=/dev/vda"
+	--device "net,channel=2,packet=eth0")
 for i in "${!ARGV[@]}"; do al write "/vm/$UUID/image/dm-argv/$i" "${ARGV[$i]}"; done
 al chmod "/vm/$UUID/image/dm-argv" n0 "r$STUB"
 for i in "${!ARGV[@]}"; do al chmod "/vm/$UUID/image/dm-argv/$i" n0 "r$STUB"; done
@@ -173,7 +175,7 @@ mkfifo "$TMP/con.in" "$TMP/con.out"
 T_STUB=$EPOCHREALTIME
 in_ns qemu-system-x86_64 -machine pc -accel tcg -m 32 -nodefaults -no-user-config -display none \
 	-no-reboot -kernel "$SIMG/vmlinux" -initrd "$INITRAMFS" \
-	-append "console=ttyS0 quiet vfio.enable_unsafe_noiommu_mode=1 airlock.target=$TARGET airlock.uuid=$UUID" \
+	-append "console=ttyS0 quiet vfio.enable_unsafe_noiommu_mode=1 airlock.target=$TARGET airlock.uuid=$UUID airlock.shell" \
 	-chardev "pipe,id=con,path=$TMP/con" -serial chardev:con \
 	-chardev "socket,id=ivs,path=$TMP/ivs.sock" -device ivshmem-doorbell,chardev=ivs,vectors=17 \
 	-device virtio-serial-pci \
@@ -184,6 +186,9 @@ in_ns qemu-system-x86_64 -machine pc -accel tcg -m 32 -nodefaults -no-user-confi
 	-netdev tap,id=n0,ifname=tap0,script=no,downscript=no -device virtio-net-pci,netdev=n0 \
 	>"$TMP/stub.qemu.log" 2>&1 &
 STUB_PID=$!
+# Both ends held open: the console's input stays a writable FIFO (the
+# guest driver writes into it by path).
+# shellcheck disable=SC2034
 exec {CON_IN}<>"$TMP/con.in" {CON_OUT}<>"$TMP/con.out"
 cat <&"$CON_OUT" >"$TMP/stub.console.log" &
 CAT_PID=$!
@@ -241,9 +246,18 @@ qemu-system-x86_64 -nodefaults -display none -m $RAM_MIB \
 	-serial chardev:ser >"$TMP/engine.qemu.log" 2>&1 &
 ENG_PID=$!
 SCRIPT='ping -c 2 -W 5 10.77.0.1 >/dev/null && echo ping-""ok; echo stubdom-dm-data >/root/x; dd if=/dev/urandom of=/root/r bs=64k count=64 2>/dev/null; sync; echo 3 >/proc/sys/vm/drop_caches; echo "sum $(md5sum </root/r)"; dd if=/dev/vda of=/dev/null bs=1M count=8 2>/dev/null && echo read-ok'
-python3 - "$TMP/ser.sock" "$TMP/serial.log" "$BOOT_TIMEOUT" "$SCRIPT" "$NS" "$TMP/ping.log" <<'PY'
+# Then airlock-dm in the stub is killed (through the stub's console shell)
+# while the guest writes 20 MiB: the init starts a new one, it says HELLO,
+# the relay drops the engine's connections, the engine reconnects and the
+# write completes (the inflight areas carry what was in flight); the guest
+# reads the first file back again and pings once more.
+SCRIPT2='(dd if=/dev/urandom of=/root/big bs=64k count=320 2>/dev/null; sync; echo "big $(md5sum </root/big)") &'
+SCRIPT3='echo 3 >/proc/sys/vm/drop_caches; echo "again $(md5sum </root/r)"; ping -c 2 -W 5 10.77.0.1 >/dev/null && echo ping2-""ok'
+python3 - "$TMP/ser.sock" "$TMP/serial.log" "$BOOT_TIMEOUT" "$SCRIPT" "$NS" "$TMP/ping.log" \
+	"$SCRIPT2" "$SCRIPT3" "$TMP/con.in" "$TMP/relay.log" <<'PY'
 import socket, subprocess, sys, time
 path, log, timeout, script, ns, plog = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+script2, script3, con_in, relay_log = sys.argv[7:11]
 s = socket.socket(socket.AF_UNIX)
 for _ in range(100):
     try:
@@ -272,6 +286,20 @@ with open(plog, 'w') as f:
     f.write('rc=%d\n' % r.returncode)
 s.sendall(b'\n' + script.encode() + b'\necho dm-test: $((40+2)) end\n')
 if not wait_for(b'dm-test: 42 end', 120): sys.exit(3)
+def restarts():
+    return open(relay_log, 'rb').read().count(b"airlock-dm restarted")
+n0 = restarts()
+s.sendall(script2.encode() + b'\n')
+time.sleep(2)
+with open(con_in, 'wb') as c:
+    c.write(b'kill -9 $(cat /run/airlock/airlock-dm.pid)\n')
+end = time.time() + 60
+while restarts() == n0 and time.time() < end:
+    time.sleep(0.1)
+if restarts() == n0: sys.exit(4)
+if not wait_for(b'big ', 180): sys.exit(5)
+s.sendall(b'\n' + script3.encode() + b'\necho dm-test: $((40+3)) end\n')
+if not wait_for(b'dm-test: 43 end', 120): sys.exit(6)
 s.sendall(b'poweroff\n')
 wait_for(b'\0never', 120)
 PY
@@ -295,6 +323,13 @@ else
 	sed 's/^/#   /' "$TMP/ping.log"
 fi
 check "the guest pings the namespace's bridge" grep -q ping-ok "$TMP/serial.log"
+check "the stub's init restarted the killed airlock-dm" \
+	grep -aq 'airlock-dm started (pid [0-9]*, run 2)' "$TMP/stub.console.log"
+check "the relay saw the restart and dropped the engine's connections" \
+	grep -q 'airlock-dm restarted' "$TMP/relay.log"
+check "after the restart the guest reads its file again" bash -c \
+	"[ \"\$(grep -a -o 'again [0-9a-f]\{32\}' '$TMP/serial.log' | cut -d' ' -f2)\" = \"\$(grep -a -o 'sum [0-9a-f]\{32\}' '$TMP/serial.log' | head -1 | cut -d' ' -f2)\" ]"
+check "after the restart the guest pings again" grep -q ping2-ok "$TMP/serial.log"
 
 # The stub goes first: its QEMU holds the image.
 kill $STUB_PID 2>/dev/null
@@ -305,6 +340,9 @@ check_eq "the written file is on the image" "stubdom-dm-data" "$(debugfs -R 'cat
 guest_sum=$(grep -a -o 'sum [0-9a-f]\{32\}' "$TMP/serial.log" | head -1 | cut -d' ' -f2)
 host_sum=$(debugfs -R 'cat /root/r' "$TMP/disk.img" 2>/dev/null | md5sum | cut -d' ' -f1)
 check_eq "4 MiB of random data reads back with the guest's checksum" "$guest_sum" "$host_sum"
+big_guest=$(grep -a -o 'big [0-9a-f]\{32\}' "$TMP/serial.log" | head -1 | cut -d' ' -f2)
+big_host=$(debugfs -R 'cat /root/big' "$TMP/disk.img" 2>/dev/null | md5sum | cut -d' ' -f1)
+check_eq "20 MiB written across the restart read back with the guest's checksum" "$big_guest" "$big_host"
 
 [ -n "${T_SERVE:-}" ] && echo "# stub QEMU start -> airlock-dm serving: $(secs "$T_SERVE") s"
 [ -n "${T_HELLO:-}" ] && echo "# stub QEMU start -> relay's stub session up: $(secs "$T_HELLO") s"
