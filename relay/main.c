@@ -5,6 +5,7 @@
  *   airlock-relay --name NAME --ram-fd N --ram-size SIZE
  *                 --ivshmem-fd N --port-fd N
  *                 --device blk|net,fd=N,features=0x..,queues=N[,config=HEX] ...
+ *                 [--no-sandbox] [--allow-root]
  *
  * Every fd is inherited from the supervisor: the guest-RAM memfd, and
  * listening UNIX sockets: one per device for the engine, one for the stub
@@ -12,11 +13,18 @@
  * (the relay listens, QEMU connects as a client: `-chardev
  * socket,path=...,reconnect=1`; the relay is started first and survives
  * the stub QEMU's chardev reconnecting). Logs go to stderr; SIGTERM or
- * SIGINT exits. Deprivileging is a later task (see the essay atop relay.c).
+ * SIGINT exits.
+ *
+ * Confinement (docs/relay.md): the supervisor starts it as its own uid with
+ * NoNewPrivs (supervisor/spawn.c); it refuses to run as root unless
+ * --allow-root, and once relay_new() has made every fd it will own it
+ * installs its seccomp allowlist (relay_sandbox.c) before serving anything.
+ * --no-sandbox leaves the filter off, for debugging (strace, gdb).
  */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +36,7 @@
 #include "common/util.h"
 #include "relay/relay.h"
 #include "relay/relay_desc.h"
+#include "relay/relay_sandbox.h"
 
 #define MAX_FD (1u << 20)
 
@@ -36,7 +45,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: airlock-relay --name NAME --ram-fd N --ram-size SIZE --ivshmem-fd N\n"
 		"                     --port-fd N --device SPEC [--device SPEC ...]\n"
-		"                     [--log-level err|warn|info|debug]\n"
+		"                     [--log-level err|warn|info|debug] [--no-sandbox]\n"
+		"                     [--allow-root]\n"
 		"SPEC:  blk|net,fd=N,features=0xHEX,queues=N[,config=HEX]\n");
 }
 
@@ -69,12 +79,15 @@ int main(int argc, char **argv)
 		{"port-fd", required_argument, NULL, 'p'},
 		{"device", required_argument, NULL, 'd'},
 		{"log-level", required_argument, NULL, 'l'},
+		{"no-sandbox", no_argument, NULL, 'S'},
+		{"allow-root", no_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	struct relay_config cfg = {.ram_fd = -1, .ivshmem_fd = -1, .port_fd = -1};
 	char err[256];
 	enum log_level lvl;
+	bool sandbox = true, allow_root = false;
 	int c;
 
 	log_set_ident("airlock-relay");
@@ -115,6 +128,12 @@ int main(int argc, char **argv)
 				goto bad;
 			log_set_level(lvl);
 			break;
+		case 'S':
+			sandbox = false;
+			break;
+		case 'R':
+			allow_root = true;
+			break;
 		default:
 			usage();
 			return c == 'h' ? 0 : 2;
@@ -124,6 +143,11 @@ int main(int argc, char **argv)
 	    cfg.ndevs == 0) {
 		usage();
 		return 2;
+	}
+	if ((getuid() == 0 || geteuid() == 0) && !allow_root) {
+		log_err("refusing to run as root: the relay parses what the stub domain and the "
+			"engine send; start it as its own uid (--allow-root overrides)");
+		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	sigset_t set;
@@ -141,6 +165,16 @@ int main(int argc, char **argv)
 	if (loop_add_fd(loop, sfd, EPOLLIN, on_signal, loop, NULL) < 0 ||
 	    relay_new(&cfg, loop, &r) < 0)
 		return 1;
+	/* Every fd the relay will own exists now; nothing is served yet. */
+	if (sandbox) {
+		int sr = relay_sandbox_install();
+		if (sr < 0) {
+			log_err("seccomp filter: %s", strerror(-sr));
+			return 1;
+		}
+	} else {
+		log_warn("--no-sandbox: running without the seccomp filter");
+	}
 	log_info("%s: relaying %u device(s)", cfg.name ? cfg.name : "relay", cfg.ndevs);
 	int rc = loop_run(loop);
 	relay_free(r);

@@ -33,11 +33,12 @@
  * from either is checked before it changes anything; a refusal costs the
  * offender its connection (engine) or its session (stub), never the relay.
  *
- * TODO (a later task, not done here): deprivileging. The relay must run
- * as its own uid with no capabilities, NoNewPrivs 1 and a libseccomp
- * filter (Seccomp 2) allowing only what the loop needs (epoll, read,
- * write, recvmsg/sendmsg, accept4, close, fstat, pwrite, eventfd at start),
- * installed in main() after relay_new() and before loop_run().
+ * Confinement: the supervisor starts the relay as its own uid (AIRLOCK_UID
+ * base + 0x8000 + the guest's domid) with no groups, no capabilities and
+ * NoNewPrivs; main() refuses root and, after relay_new() and before
+ * loop_run(), installs the seccomp allowlist of relay_sandbox.c. Nothing
+ * here opens a path or creates an fd after relay_new() but accept4 and
+ * what recvmsg brings (docs/relay.md, "Confinement").
  */
 #include <errno.h>
 #include <stdlib.h>

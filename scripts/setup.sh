@@ -25,6 +25,7 @@ PACKAGES=(
 	seabios             # firmware boot
 	libjson-c-dev       # QMP
 	liburing-dev        # airlock-dm: virtio-blk requests on io_uring
+	libseccomp-dev      # airlock-relay's syscall allowlist (relay/relay_sandbox.c)
 	passt               # user-mode networking without root
 	iproute2            # bridges, taps, network namespaces in tests and the demo
 	iperf3              # the network peer in tests and benchmarks

@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <grp.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 static bool kept(const struct spawn_opts *o, int fd)
@@ -61,6 +63,13 @@ pid_t spawn_proc(char **argv, const struct spawn_opts *o)
 	child_fds(o);
 	if (o->cwd && chdir(o->cwd) < 0)
 		_exit(126);
+	if (o->uid || o->gid) {
+		/* Groups first and the uid last: each step needs the privilege
+		 * the next one drops. */
+		if (setgroups(0, NULL) < 0 || setgid(o->gid) < 0 || setuid(o->uid) < 0 ||
+		    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			_exit(126);
+	}
 	execvp(argv[0], argv);
 	_exit(127);
 }
