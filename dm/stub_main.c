@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,14 +64,25 @@ static int port_open(const char *path, int stop_fd)
 struct watch {
 	struct loop *loop;
 	struct stub_transport *t;
+	bool stopping;
 };
 
-/* Before every sleep: a closed port ends the program. */
+static void stop_loop(void *data)
+{
+	loop_stop(data);
+}
+
+/* Before every sleep: a closed port ends the program. loop_stop alone
+ * would only take effect after the sleep, and with the port unwatched
+ * nothing may ever wake the loop: a timer due now does. */
 static void check_closed(void *data)
 {
 	struct watch *w = data;
-	if (w->t && stub_transport_closed(w->t))
-		loop_stop(w->loop);
+	if (w->t && !w->stopping && stub_transport_closed(w->t)) {
+		w->stopping = true;
+		if (!loop_add_timer(w->loop, 0, stop_loop, w->loop))
+			loop_stop(w->loop);
+	}
 }
 
 int dm_stub_serve(struct loop *loop, int stop_fd, const char *port, struct dm_device *const *devs,

@@ -331,6 +331,16 @@ check "after the restart the guest reads its file again" bash -c \
 	"[ \"\$(grep -a -o 'again [0-9a-f]\{32\}' '$TMP/serial.log' | cut -d' ' -f2)\" = \"\$(grep -a -o 'sum [0-9a-f]\{32\}' '$TMP/serial.log' | head -1 | cut -d' ' -f2)\" ]"
 check "after the restart the guest pings again" grep -q ping2-ok "$TMP/serial.log"
 
+# The relay goes away: the port's host end closes, airlock-dm exits 1, the
+# init starts a new one, which waits for the relay's end of the port.
+kill $RELAY_PID 2>/dev/null
+wait $RELAY_PID 2>/dev/null
+RELAY_PID=""
+check "without the relay airlock-dm exits (port closed) and its successor waits for the port" \
+	bash -c "$(declare -f wait_for); STUB_PID=$STUB_PID; wait_for '$TMP/stub.console.log' 'closed: exiting' 30 &&
+		wait_for '$TMP/stub.console.log' 'exited with status 1' 10 &&
+		wait_for '$TMP/stub.console.log' 'waiting for the relay' 30"
+
 # The stub goes first: its QEMU holds the image.
 kill $STUB_PID 2>/dev/null
 wait $STUB_PID 2>/dev/null
