@@ -245,7 +245,7 @@ qemu-system-x86_64 -nodefaults -display none -m $RAM_MIB \
 	-chardev "socket,id=ser,path=$TMP/ser.sock,server=on,wait=off" \
 	-serial chardev:ser >"$TMP/engine.qemu.log" 2>&1 &
 ENG_PID=$!
-SCRIPT='ping -c 2 -W 5 10.77.0.1 >/dev/null && echo ping-""ok; echo stubdom-dm-data >/root/x; dd if=/dev/urandom of=/root/r bs=64k count=64 2>/dev/null; sync; echo 3 >/proc/sys/vm/drop_caches; echo "sum $(md5sum </root/r)"; dd if=/dev/vda of=/dev/null bs=1M count=8 2>/dev/null && echo read-ok'
+SCRIPT='ping -c 2 -W 5 10.77.0.1 >/dev/null && echo ping-""ok; echo stubdom-dm-data >/root/x; dd if=/dev/urandom of=/root/r bs=64k count=64 2>/dev/null; sync; echo 3 >/proc/sys/vm/drop_caches; echo "sum $(md5sum </root/r)"; dd if=/dev/vda of=/dev/null bs=1M count=8 2>/dev/null && echo read-ok; read a x </proc/uptime; dd if=/dev/vda of=/dev/null bs=1M count=64 iflag=direct 2>/dev/null; read b x </proc/uptime; echo "rate $a $b"'
 # Then airlock-dm in the stub is killed (through the stub's console shell)
 # while the guest writes 20 MiB: the init starts a new one, it says HELLO,
 # the relay drops the engine's connections, the engine reconnects and the
@@ -357,5 +357,7 @@ check_eq "20 MiB written across the restart read back with the guest's checksum"
 [ -n "${T_SERVE:-}" ] && echo "# stub QEMU start -> airlock-dm serving: $(secs "$T_SERVE") s"
 [ -n "${T_HELLO:-}" ] && echo "# stub QEMU start -> relay's stub session up: $(secs "$T_HELLO") s"
 echo "# engine start -> guest powered off: $(secs "$T_GUEST") s"
+grep -a -o 'rate [0-9.]* [0-9.]*' "$TMP/serial.log" | head -1 |
+	awk '$3 > $2 { printf "# guest: 64 MiB O_DIRECT read of its disk through the stub: %.2f s, %.1f MiB/s\n", $3 - $2, 64 / ($3 - $2) }'
 grep -a 'airlock-stubdom: .*memory' "$TMP/stub.console.log" | tr -d '\r' | head -1 | sed 's/^/# /'
 done_testing
