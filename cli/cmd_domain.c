@@ -180,7 +180,7 @@ int cmd_console(const struct cli *cli, int argc, char **argv)
 	if (r)
 		return r;
 	/* NAME-dm itself: its guest's supervisor serves the stub's console. */
-	if (strcmp(rec.placement, "stubdom") == 0) {
+	if (strcmp(rec.placement, "stub") == 0) {
 		snprintf(path, sizeof(path), "/local/domain/%u/airlock/stub-of", rec.domid);
 		unsigned int g;
 		if (xs_client_read(xs, 0, path, &v) || buf_append(&v, "", 1) ||

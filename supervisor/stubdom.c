@@ -125,7 +125,7 @@ static int register_stub(struct xs_client *xs, const struct stubdom_spec *sp, st
 	struct dom_new nw = {
 		.name = sd->name,
 		.uuid = sd->uuid,
-		.placement = "stubdom",
+		.placement = "stub",
 		.run_dir_base = paths_run_dir(),
 		.memory_mib = (unsigned long)sp->memory_mib,
 		.vcpus = 1,
