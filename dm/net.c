@@ -283,6 +283,11 @@ static void probe_tap(struct net_dev *d)
 	d->offered |= NET_TAP_OFFLOADS;
 }
 
+uint64_t net_raw_features(uint16_t mtu)
+{
+	return NET_BASE_FEATURES | (mtu ? BIT(VIRTIO_NET_F_MTU) : 0);
+}
+
 int net_open(const struct net_params *p, struct loop *loop, struct net_dev **out)
 {
 	struct stat st;
@@ -302,7 +307,7 @@ int net_open(const struct net_params *p, struct loop *loop, struct net_dev **out
 	d->fd = p->fd;
 	d->loop = loop;
 	d->is_sock = S_ISSOCK(st.st_mode);
-	d->offered = NET_BASE_FEATURES | (p->mtu ? BIT(VIRTIO_NET_F_MTU) : 0);
+	d->offered = net_raw_features(p->mtu);
 	d->ghdr = NET_HDR_LEN_LEGACY;
 	if (p->backend != NET_BACKEND_STREAM) {
 		if (p->backend == NET_BACKEND_TAP)

@@ -59,6 +59,12 @@ struct net_stats {
  * fd is left open for the caller. */
 int net_open(const struct net_params *p, struct loop *loop, struct net_dev **out);
 
+/* The feature bits a device on a raw-frame backend (NET_BACKEND_PACKET,
+ * or a tap without a vnet header) offers: no offloads. Whoever describes
+ * such a device before it exists (the relay's description of a stub
+ * domain's NIC) uses this. */
+uint64_t net_raw_features(uint16_t mtu);
+
 /* Stops watching, closes the fd and frees d. Queues must be stopped
  * (the transport does so before). NULL is ignored. */
 void net_close(struct net_dev *d);

@@ -61,7 +61,7 @@ bool netif_exists(const char *name)
 	return ifreq_ioctl(SIOCGIFINDEX, &ifr) == 0;
 }
 
-int tap_open(const char *name, const char *bridge, unsigned int mtu)
+int tap_open(const char *name, const char *bridge, unsigned int mtu, bool vnet_hdr)
 {
 	struct ifreq ifr = {0};
 	int fd, r, idx;
@@ -72,7 +72,7 @@ int tap_open(const char *name, const char *bridge, unsigned int mtu)
 	if (fd < 0)
 		return -errno;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		r = -errno;
 		goto fail;

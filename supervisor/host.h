@@ -24,7 +24,10 @@ int ram_zero(int fd, uint64_t size);
  * set, enslaves it to that bridge.
  * Returns the fd (close-on-exec) or -errno; the tap disappears when the fd
  * (and the engine's copy) is closed. */
-int tap_open(const char *name, const char *bridge, unsigned int mtu);
+/* Without vnet_hdr the kernel hands out only finished frames (checksums
+ * computed, no GSO): what a reader that cannot take offloads needs (a stub
+ * domain's NIC, whose frames airlock-dm passes on raw). */
+int tap_open(const char *name, const char *bridge, unsigned int mtu, bool vnet_hdr);
 
 /* Starts passt (user-mode networking, no privileges needed) serving one
  * engine over the connected socket `fd`, as uid/gid `uid` (passt also

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "dm/blk.h"
+#include "dm/net.h"
 #include "relay/relay.h"
 #include "supervisor/spawn.h"
 #include "toolstack/domstore.h"
@@ -39,6 +40,7 @@
 #include <unistd.h>
 
 #define BLK_QUEUES	      4	 /* what airlock-dm's virtio-blk offers */
+#define NET_QUEUES	      2	 /* and its virtio-net: rx, tx */
 #define BLK_CONFIG_LEN	      60 /* struct virtio_blk_config as QEMU reads it */
 #define VIRTIO_BLK_F_DISCARD  13
 #define VIRTIO_BLK_F_W_ZEROES 14
@@ -55,13 +57,15 @@ uint64_t stubdom_default_memory(uint64_t guest_mib)
 	return STUBDOM_MEMORY_BASE + (gib > 1 ? (gib - 1) * STUBDOM_MEMORY_PER_GIB : 0);
 }
 
-uint64_t stubdom_ram_bytes(uint64_t guest_ram, unsigned int ndisks)
+uint64_t stubdom_ram_bytes(uint64_t guest_ram, unsigned int ndisks, unsigned int nnics)
 {
-	unsigned int q[DMPROC_MAX_DEVS];
+	unsigned int q[DMPROC_MAX_DEVS], n = 0;
 
-	for (unsigned int i = 0; i < ndisks && i < DMPROC_MAX_DEVS; i++)
-		q[i] = BLK_QUEUES;
-	return relay_inflight_layout(guest_ram, q, ndisks, NULL, NULL);
+	for (unsigned int i = 0; i < ndisks && n < DMPROC_MAX_DEVS; i++)
+		q[n++] = BLK_QUEUES;
+	for (unsigned int i = 0; i < nnics && n < DMPROC_MAX_DEVS; i++)
+		q[n++] = NET_QUEUES;
+	return relay_inflight_layout(guest_ram, q, n, NULL, NULL);
 }
 
 /* ---- the store ---- */
@@ -102,6 +106,15 @@ static int write_argv(struct xs_client *xs, const struct stubdom_spec *sp, unsig
 		ARG("--device");
 		ARG("blk,channel=%u,file=/dev/vd%c%s", i + 1, 'a' + (int)i,
 		    sp->read_only[i] ? ",read-only=on" : "");
+	}
+	for (unsigned int i = 0; i < sp->nnics; i++) {
+		const uint8_t *m = sp->nic_mac[i];
+		char mtu[16] = "";
+		if (sp->nic_mtu[i])
+			snprintf(mtu, sizeof(mtu), ",mtu=%u", sp->nic_mtu[i]);
+		ARG("--device");
+		ARG("net,channel=%u,packet=eth%u,mac=%02x:%02x:%02x:%02x:%02x:%02x%s",
+		    sp->ndisks + i + 1, i, m[0], m[1], m[2], m[3], m[4], m[5], mtu);
 	}
 #undef ARG
 	return r;
@@ -194,8 +207,10 @@ int stubdom_prepare(struct xs_client *xs, const struct stubdom_spec *sp, struct 
 	sd->ivshmem_fd = sd->port_fd = sd->console_fd = -1;
 	for (unsigned int i = 0; i < DMPROC_MAX_DEVS; i++)
 		sd->eng[i].listen_fd = -1;
-	if (sp->ndisks > 7) {
-		log_err("a stub domain serves at most 7 disks (this guest has %u)", sp->ndisks);
+	if (sp->ndisks + sp->nnics > STUBDOM_MAX_DEVS) {
+		log_err("a stub domain serves at most %d devices (this guest has %u disks and %u "
+			"NICs)",
+			STUBDOM_MAX_DEVS, sp->ndisks, sp->nnics);
 		return -E2BIG;
 	}
 	r = register_stub(xs, sp, sd);
@@ -211,7 +226,10 @@ int stubdom_prepare(struct xs_client *xs, const struct stubdom_spec *sp, struct 
 	for (unsigned int i = 0; i < sp->ndisks; i++)
 		sd->eng[i] =
 			(struct dmproc_dev){.file = sp->files[i], .tap_fd = -1, .stream_fd = -1};
-	sd->neng = sp->ndisks;
+	for (unsigned int i = 0; i < sp->nnics; i++)
+		sd->eng[sp->ndisks + i] =
+			(struct dmproc_dev){.net = true, .tap_fd = -1, .stream_fd = -1};
+	sd->neng = sp->ndisks + sp->nnics;
 	snprintf(chroot_dir, sizeof(chroot_dir), "%s/chroot", sp->run_dir);
 	r = dmproc_listen(sd->eng, sd->neng, chroot_dir, paths_uid_base() + sp->guest_domid,
 			  paths_uid_base() + sp->guest_domid);
@@ -332,7 +350,16 @@ static int start_relay(const struct stubdom_spec *sp, struct stubdom *sd, void (
 	keep[nkeep++] = sd->ivshmem_fd;
 	keep[nkeep++] = sd->port_fd;
 	for (unsigned int i = 0; i < sd->neng && !r; i++) {
-		r = blk_desc(sp, i, sd->eng[i].listen_fd, &a);
+		if (sd->eng[i].net) {
+			/* QEMU builds a vhost-user NIC's config itself. */
+			add(&a, "--device");
+			add(&a, "net,fd=%d,features=0x%llx,queues=%u", sd->eng[i].listen_fd,
+			    (unsigned long long)net_raw_features(
+				    (uint16_t)sp->nic_mtu[i - sp->ndisks]),
+			    NET_QUEUES);
+		} else {
+			r = blk_desc(sp, i, sd->eng[i].listen_fd, &a);
+		}
 		keep[nkeep++] = sd->eng[i].listen_fd;
 	}
 	if (!r && a.oom)
@@ -436,7 +463,7 @@ static int start_qemu(const struct stubdom_spec *sp, struct stubdom *sd, void (*
 	add(&a, "-chardev");
 	add(&a, "socket,id=ivs,path=ivshmem.sock");
 	add(&a, "-device");
-	add(&a, "ivshmem-doorbell,chardev=ivs,vectors=%u", 1 + 8 * sp->ndisks);
+	add(&a, "ivshmem-doorbell,chardev=ivs,vectors=%u", 1 + 8 * (sp->ndisks + sp->nnics));
 	add(&a, "-device");
 	add(&a, "virtio-serial-pci");
 	add(&a, "-chardev");
@@ -458,6 +485,15 @@ static int start_qemu(const struct stubdom_spec *sp, struct stubdom *sd, void (*
 		add(&a, "-device");
 		add(&a, "virtio-blk-pci,drive=d%u", i);
 	}
+	/* The stub's own NICs: taps on the guest's bridges. Their MAC never
+	 * shows: airlock-dm moves the guest's frames, with the guest's MAC. */
+	for (unsigned int i = 0; i < sp->nnics; i++) {
+		add(&a, "-netdev");
+		add(&a, "tap,id=sn%u,fd=%d", i, sp->nic_tap[i]);
+		add(&a, "-device");
+		add(&a, "virtio-net-pci,netdev=sn%u,mac=02:00:00:00:%02x:%02x", i, sd->domid & 0xff,
+		    i);
+	}
 	add(&a, "-sandbox");
 	add(&a, "on,obsolete=deny,elevateprivileges=%s,spawn=deny,resourcecontrol=deny",
 	    sp->deny_elevate ? "deny" : "allow");
@@ -470,8 +506,13 @@ static int start_qemu(const struct stubdom_spec *sp, struct stubdom *sd, void (*
 		r = -ENOMEM;
 	if (!r) {
 		log_argv("stub domain", a.v);
-		struct spawn_opts o = {.keep = &sv[1],
-				       .nkeep = 1,
+		int keep[1 + DMPROC_MAX_DEVS];
+		unsigned int nkeep = 0;
+		keep[nkeep++] = sv[1];
+		for (unsigned int i = 0; i < sp->nnics; i++)
+			keep[nkeep++] = sp->nic_tap[i];
+		struct spawn_opts o = {.keep = keep,
+				       .nkeep = nkeep,
 				       .log_fd = STDERR_FILENO,
 				       .cwd = sd->dir,
 				       .in_child = in_child,

@@ -46,6 +46,14 @@ struct stubdom_spec {
 	const char *files[DMPROC_MAX_DEVS];
 	bool read_only[DMPROC_MAX_DEVS];
 	unsigned int ndisks;
+	/* The guest's NICs: the stub domain's own NIC k is a tap on the
+	 * guest's bridge (tap_fd, opened by the supervisor), which airlock-dm
+	 * in the stub drives with an AF_PACKET socket for the guest's NIC k
+	 * (mac, mtu). */
+	int nic_tap[DMPROC_MAX_DEVS];
+	uint8_t nic_mac[DMPROC_MAX_DEVS][6];
+	unsigned int nic_mtu[DMPROC_MAX_DEVS];
+	unsigned int nnics;
 };
 
 struct stubdom {
@@ -69,10 +77,14 @@ struct stubdom {
 #define STUBDOM_RELAY_UID_OFFSET 0x8000u
 uid_t stubdom_relay_uid(unsigned int guest_domid);
 
+/* The most devices (disks and NICs) one stub domain serves: the relay's
+ * vector map gives each 8 of 64 ivshmem vectors, vector 0 is control. */
+#define STUBDOM_MAX_DEVS 7
+
 /* The memfd size the guest needs with a stub domain: guest RAM plus the
- * relay's inflight areas for `ndisks` disks (not yet rounded to a power of
- * two). 0 on overflow. */
-uint64_t stubdom_ram_bytes(uint64_t guest_ram, unsigned int ndisks);
+ * relay's inflight areas for `ndisks` disks and `nnics` NICs (not yet
+ * rounded to a power of two). 0 on overflow. */
+uint64_t stubdom_ram_bytes(uint64_t guest_ram, unsigned int ndisks, unsigned int nnics);
 
 /* Registers the stub domain in the store (records, INTRODUCE, SET_TARGET,
  * its home and airlock-dm's arguments) and makes every socket. Fills sd

@@ -547,16 +547,27 @@ static int start_stub(struct sup *s)
 		s->sp.files[s->sp.ndisks] = c->disks[i].target;
 		s->sp.read_only[s->sp.ndisks++] = c->disks[i].readonly;
 	}
+	for (size_t i = 0; i < c->n_vifs && s->sp.nnics < DMPROC_MAX_DEVS; i++) {
+		unsigned int k = s->sp.nnics++;
+		s->sp.nic_tap[k] = s->taps[i];
+		memcpy(s->sp.nic_mac[k], s->nics[i].mac, 6);
+		s->sp.nic_mtu[k] = c->vifs[i].mtu;
+	}
 	if (!store(s))
 		return -ENOTCONN;
 	r = stubdom_prepare(s->xs, &s->sp, &s->sd);
 	if (r)
 		return r;
-	for (unsigned int i = 0, nb = 0; i < s->sd.neng; i++, nb++) {
+	for (unsigned int i = 0, nb = 0, nn = 0; i < s->sd.neng; i++) {
+		if (s->sd.eng[i].net) {
+			s->nics[nn++].vhost_sock = s->sd.eng[i].sock_name;
+			continue;
+		}
 		while (s->disks[nb].cdrom)
 			nb++;
 		s->disks[nb].vhost_sock = s->sd.eng[i].sock_name;
 		s->disks[nb].num_queues = c->vcpus < 4 ? c->vcpus : 4;
+		nb++;
 	}
 	r = stubdom_start(&s->sp, &s->sd, engine_child_setup, s);
 	if (r)
@@ -906,7 +917,7 @@ static int setup_devices(struct sup *s)
 			snprintf(name, sizeof(name), "vif%u.%zu", s->p->domid, i);
 		if (v->rate_bytes_per_s)
 			log_warn("vif %zu: rate limits are not applied yet", i);
-		s->taps[i] = tap_open(name, v->bridge, v->mtu);
+		s->taps[i] = tap_open(name, v->bridge, v->mtu, !s->use_stub);
 		if (s->taps[i] < 0) {
 			int r = s->taps[i];
 			log_err("vif %zu: tap %s on bridge %s: %s", i, name, v->bridge, err_str(r));
@@ -914,10 +925,19 @@ static int setup_devices(struct sup *s)
 		}
 		s->nics[i].tap_fd = s->taps[i];
 	}
+	bool msix = engine_vhost_net_msix(0, s->p->accel);
+	if (s->use_stub) {
+		/* The taps go to the stub domain's QEMU (start_stub); the
+		 * engine's NICs are vhost-user, to the relay. */
+		for (size_t i = 0; i < c->n_vifs; i++) {
+			s->nics[i].tap_fd = -1;
+			s->nics[i].msix = msix;
+		}
+		return 0;
+	}
 	if (!s->use_dm)
 		return 0;
 	/* airlock-dm serves every disk but CD-ROMs, and every NIC. */
-	bool msix = engine_vhost_net_msix(0, s->p->accel);
 	for (size_t i = 0; i < c->n_vifs; i++) {
 		const struct cfg_vif *v = &c->vifs[i];
 		struct dmproc_dev *d = &s->dmdevs[s->ndm++];
@@ -1050,11 +1070,15 @@ static int setup(struct sup *s)
 		unsigned int nd = 0;
 		for (size_t i = 0; i < c->n_disks; i++)
 			nd += !c->disks[i].cdrom;
-		ram_bytes = stubdom_ram_bytes(ram_bytes, nd);
-		if (c->n_vifs) {
-			log_err("stub domains serve disks only so far: remove the vifs, or use "
-				"device_model_version = \"airlock\" without the stub domain");
-			return -ENOTSUP;
+		ram_bytes = stubdom_ram_bytes(ram_bytes, nd, (unsigned int)c->n_vifs);
+		for (size_t i = 0; i < c->n_vifs; i++) {
+			if (c->vifs[i].backend == CFG_VIF_PASST) {
+				log_err("vif %zu: a stub domain's NICs are taps on a bridge so far "
+					"(type=passt: use device_model_version = \"airlock\" "
+					"without the stub domain)",
+					i);
+				return -ENOTSUP;
+			}
 		}
 	}
 	s->ram_fd = ram_create(path, ram_bytes, &s->ram_size);

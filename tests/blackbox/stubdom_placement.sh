@@ -2,7 +2,9 @@
 # Placement "stubdom" for real: `airlock create` with
 # device_model_stubdomain_override = 1 runs the guest's airlock-dm inside
 # its stub domain <name>-dm, with the relay in dom0. A Debian guest boots
-# from the disk served from the stub, writes and reads back 256 MiB with
+# from the disk served from the stub, reaches a peer in the test's
+# namespace through the NIC served from the stub (ping, iperf3 both ways;
+# the stub's own NIC is a tap on the guest's bridge), writes and reads back 256 MiB with
 # checksums, survives kills of airlock-dm inside the stub with writes in
 # flight, and both file systems check clean after shutdown. The stub
 # domain shows in `airlock list`, answers on `airlock console --dm`, is
@@ -11,9 +13,14 @@
 . "$(dirname "$0")/../lib.sh"
 NS=airlock-s$$
 trap 'ip netns del "$NS" 2>/dev/null; cleanup' EXIT
+in_ns() { ip netns exec "$NS" "$@"; }
 in_net() { nsenter --net=/run/netns/"$NS" "$@"; }
 . "$(dirname "$0")/../guest.sh"
 ip netns add "$NS"
+in_ns ip link set lo up
+in_ns ip link add br0 type bridge
+in_ns ip addr add 10.77.0.1/24 dev br0
+in_ns ip link set br0 up
 
 if ! bash "$TOP/images/stubdom/build.sh" >"$TMP/stubdom-image.log" 2>&1; then
 	fail "the stub-domain image builds"
@@ -37,9 +44,10 @@ memory = 512
 vcpus = 1
 kernel = "$IMG/vmlinux"
 ramdisk = "$IMG/initrd.img"
-cmdline = "console=ttyS0 root=/dev/vda quiet"
+cmdline = "console=ttyS0 root=/dev/vda quiet airlock.ip=10.77.0.2/24 airlock.iperf3"
 disk = [ 'format=raw, vdev=xvda, access=rw, target=$TMP/root.ext4',
          'format=raw, vdev=xvdb, access=rw, target=$TMP/data.ext4' ]
+vif = [ 'bridge=br0, mac=00:16:3e:77:00:02' ]
 on_crash = "destroy"
 device_model_version = "airlock"
 device_model_stubdomain_override = 1
@@ -76,6 +84,21 @@ check "airlock console --dm runs a command in the stub domain" grep -q "gcon-sta
 check "  which sees the guest's disks as its own" grep -q "/dev/vdb" "$TMP/dmcon.out"
 dmcon 20 >"$TMP/escape.out" <<<'ls /work /root /tmp/airlock-test* 2>&1 | head -3; cat /proc/mounts'
 check "no dom0 file is reachable from the stub domain" bash -c "! grep -q '$TMP' '$TMP/escape.out'"
+
+# --- network: the NIC served from the stub domain ----------------------------------
+check "ping the guest from the test namespace" in_ns ping -c 3 -W 5 10.77.0.2
+for dir in "" -R; do
+	what=$([ -z "$dir" ] && echo "host -> guest" || echo "guest -> host")
+	# The guest's server takes a moment to (re)listen: a few tries.
+	for _ in 1 2 3 4 5; do
+		in_ns iperf3 -c 10.77.0.2 -t 3 $dir -J >"$TMP/iperf$dir.json" 2>&1 && break
+		sleep 2
+	done
+	bps=$(/usr/bin/python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"]))' "$TMP/iperf$dir.json" 2>/dev/null)
+	echo "# iperf3 $what through the stub domain: $((${bps:-0} / 1000000)) Mbit/s"
+	[ "${bps:-0}" -gt 0 ] || grep -m3 error "$TMP/iperf$dir.json" | sed 's/^/#   /'
+	check "iperf3 $what moves data through the stub domain" test "${bps:-0}" -gt 0
+done
 
 # --- 256 MiB written and read back with checksums ------------------------------
 gcon s1 300 >"$TMP/big.out" <<'G'
