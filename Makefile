@@ -46,7 +46,7 @@ images: build
 check: build build-san images
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/run.sh $(BUILD_SAN)
 
-demo: build
+demo: build images
 	@bash scripts/demo.sh $(BUILD)
 
 fuzz: build-san

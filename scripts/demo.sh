@@ -240,7 +240,8 @@ quiet=" quiet"
 cat >"$D/$NAME.cfg" <<CFG
 # The demo guest: Debian's kernel ($(basename "$KERNEL")) booted directly, a private copy of
 # rootfs.ext4 as its root disk, one NIC on br0 in the demo's namespace; both
-# served by airlock-dm, the device model, in a process of its own.
+# served by airlock-dm, the device model, inside the guest's stub domain
+# $NAME-dm (a tiny Linux VM; the seed's Linux stub domain).
 name = "$NAME"
 memory = 256
 vcpus = 1
@@ -253,6 +254,7 @@ on_poweroff = "destroy"
 on_reboot = "restart"
 on_crash = "destroy"
 device_model_version = "airlock"
+device_model_stubdomain_override = 1
 CFG
 sed 's/^/  /' "$D/$NAME.cfg"
 
@@ -286,18 +288,22 @@ note "create -> ready banner: $READY_S s"
 step "airlock list"
 airlock list || die "airlock list"
 
-step "the device model: airlock-dm beside the engine"
-DM_PID=$("$AIRLOCK_BIN" read "/local/domain/$DOMID/airlock/dm-pid" 2>/dev/null || true)
+step "the device model: airlock-dm in the stub domain $NAME-dm"
+SID=$(domid_of "$NAME-dm")
+[ -n "$SID" ] || die "no stub domain $NAME-dm in airlock list"
+STUBQ=$("$AIRLOCK_BIN" read "/local/domain/$SID/airlock/engine-pid" 2>/dev/null || true)
+RELAY=$("$AIRLOCK_BIN" read "/local/domain/$SID/airlock/dm-pid" 2>/dev/null || true)
 ENG_PID=$("$AIRLOCK_BIN" read "/local/domain/$DOMID/airlock/engine-pid" 2>/dev/null || true)
-[ -n "$DM_PID" ] || die "no airlock-dm recorded for $NAME"
-ps -o pid,user,rss,args -p "$DM_PID" | sed 's/^/  /'
-echo "  what airlock-dm holds (the image, the tap, its listening sockets):"
-ls -l "/proc/$DM_PID/fd" | awk 'NR > 1 { print "    " $NF }' | grep -E "ext4|tun|socket" | sed "s/socket:\[[0-9]*\]/socket/" | sort | uniq -c | sed 's/^/  /'
-echo "  the engine (pid $ENG_PID) holds neither the image nor the tap:"
+echo "  the stub domain's QEMU, the relay and the guest's engine on the host:"
+ps -o pid,user,rss,args -p "$STUBQ,$RELAY,$ENG_PID" | cut -c1-150 | sed 's/^/  /'
+echo "  the first lines of the guest's console ($NAME):"
+"$AIRLOCK_BIN" log "$NAME" | grep -a . | head -4 | sed 's/^/  | /'
+echo "  the first lines of the stub domain's console ($NAME-dm):"
+"$AIRLOCK_BIN" log "$NAME-dm" | grep -a "airlock-stubdom\|airlock-dm" | head -6 | sed 's/^/  | /'
 if ls -l "/proc/$ENG_PID/fd" | grep -qE "ext4|/dev/net/tun"; then
 	die "the engine holds the image or the tap"
 fi
-note "engine: no image file, no tap; it reaches its devices through vhost-user sockets only"
+note "engine: no image file, no tap; its devices are served from the stub domain through the relay"
 
 step "the domain's records in the store"
 airlock ls -r "/local/domain/$DOMID" || die "airlock ls"
