@@ -100,6 +100,18 @@ for dir in "" -R; do
 	check "iperf3 $what moves data through the stub domain" test "${bps:-0}" -gt 0
 done
 
+# --- the stub domain's store rights: its own home, nothing of dom0's ---------------
+cat >"$TMP/xs.sh" <<XS
+for p in /sys/class/virtio-ports/*; do [ "\$(cat \$p/name)" = org.airlock.store ] && export XENSTORED_PATH=/dev/\${p##*/}; done
+echo "o""wn \$(airlock read device-model/$ID/state 2>&1)"
+airlock write /local/domain/$ID/airlock/owner-pid 1 2>/dev/null && echo "tamper-guest ALL""OWED" || echo "tamper-guest ref""used"
+airlock write /vm/x 1 2>/dev/null && echo "tamper-vm ALL""OWED" || echo "tamper-vm ref""used"
+XS
+dmcon 30 <"$TMP/xs.sh" >"$TMP/xs.out"
+check_eq "the stub reads its own state node" "own running" "$(grep -a '^own ' "$TMP/xs.out" | tr -d '\r')"
+check "the stub cannot write its guest's records" grep -aq "tamper-guest refused" "$TMP/xs.out"
+check "the stub cannot write outside its home" grep -aq "tamper-vm refused" "$TMP/xs.out"
+
 # --- 256 MiB written and read back with checksums ------------------------------
 gcon s1 300 >"$TMP/big.out" <<'G'
 mkdir -p /mnt && mount /dev/vdb /mnt &&
