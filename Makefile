@@ -8,13 +8,14 @@
 #   make bench-boot  create -> ssh boot benchmark (writes docs/bench-boot.md)
 #   make bench-disk  in-guest disk figures per placement (writes docs/bench-disk.md)
 #   make bench-net   iperf3 to and from a guest per placement (writes docs/bench-net.md)
+#   make bench-stubdom  airlock-dm in dom0 vs in the stub domain (writes docs/bench-stubdom.md)
 
 SHELL := /bin/bash
 BUILD ?= build
 BUILD_SAN ?= build-san
 FUZZ_SECONDS ?= 20
 
-.PHONY: all setup build build-san images check demo fuzz bench bench-boot bench-disk bench-net format clean
+.PHONY: all setup build build-san images check demo fuzz bench bench-boot bench-disk bench-net bench-stubdom format clean
 
 all: build
 
@@ -58,6 +59,7 @@ bench: build
 bench-boot: build ; @bash bench/boot.sh $(BUILD)
 bench-disk: build ; @bash bench/disk.sh $(BUILD)
 bench-net: build ; @bash bench/net.sh $(BUILD)
+bench-stubdom: build ; @bash bench/stubdom.sh $(BUILD)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
