@@ -226,6 +226,16 @@ enum sp_verdict sp_session_rx(struct sp_session *s, const struct sp_frame *f)
 			return rx_hello(s, &f->m.hello);
 		if (h->type == SP_T_HELLO_ACK)
 			return rx_hello_ack(s, &f->m.hello_ack);
+		/* A REHELLO while our HELLO is on its way asks for what we
+		 * already did: the relay sends one as soon as the port
+		 * connects, before the stub's airlock-dm has read anything.
+		 * Breaking here would cost a second handshake at every start
+		 * (and the relay would take the second HELLO for a restart);
+		 * if the relay discarded our HELLO, its repeat answers. */
+		if (s->state == SP_ST_HELLO_SENT) {
+			s->st.stale++;
+			return SP_V_DROP;
+		}
 		return brk(s, (enum sp_err)f->m.rehello.reason,
 			   "the relay asked for a new handshake");
 	}

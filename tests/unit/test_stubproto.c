@@ -846,6 +846,33 @@ static void test_session_gaps(void)
 	CHECK_EQ_INT(pp.stub.st.breaks, 3);
 }
 
+/* The relay's REHELLO at port connect reaches the stub after its HELLO
+ * went out: dropped, the HELLO is acked, one session, no second handshake. */
+static void test_session_rehello_crossing_hello(void)
+{
+	static struct pair pp;
+	uint8_t hb[2 * SP_FRAME_MAX + 64], rb[2 * SP_FRAME_MAX];
+	int nf;
+
+	pair_init(&pp);
+	int rn = sp_session_rehello(&pp.relay, SP_ERR_GARBAGE, rb, sizeof(rb));
+	CHECK(rn > 0);
+	int hn = sp_session_hello(&pp.stub, 0x77, true, hb, sizeof(hb));
+	CHECK(hn > 0);
+	CHECK_EQ_INT(deliver(&pp.at_stub, &pp.stub, rb, (size_t)rn, &pp.last, &nf), SP_V_DROP);
+	CHECK_EQ_INT(pp.stub.state, SP_ST_HELLO_SENT);
+	CHECK_EQ_INT(deliver(&pp.at_relay, &pp.relay, hb, (size_t)hn, &pp.last, &nf), SP_V_ACK);
+	int n = sp_session_ack(&pp.relay, rb, sizeof(rb));
+	CHECK_EQ_INT(deliver(&pp.at_stub, &pp.stub, rb, (size_t)n, &pp.last, &nf), SP_V_UP);
+	CHECK_EQ_INT(pp.stub.st.handshakes, 1);
+	CHECK_EQ_INT(pp.stub.st.breaks, 0);
+	round_trip(&pp, 1);
+	/* Once up, a REHELLO still breaks the session. */
+	n = sp_session_rehello(&pp.relay, SP_ERR_GAP, rb, sizeof(rb));
+	CHECK_EQ_INT(deliver(&pp.at_stub, &pp.stub, rb, (size_t)n, &pp.last, &nf),
+		     SP_V_REHANDSHAKE);
+}
+
 static void test_session_stale_and_acks(void)
 {
 	static struct pair pp;
@@ -984,6 +1011,7 @@ int main(void)
 	RUN(test_session_fresh);
 	RUN(test_session_stub_restart);
 	RUN(test_session_gaps);
+	RUN(test_session_rehello_crossing_hello);
 	RUN(test_session_stale_and_acks);
 	RUN(test_session_replies);
 	return tap_done();
