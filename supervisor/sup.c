@@ -110,6 +110,7 @@ struct sup {
 	struct console *stub_con;
 	struct loop_timer *stub_timer;
 	uint64_t stub_deadline;
+	bool stub_restarting; /* its last state was "restarting" */
 	struct qmp *qmp;
 	struct loop_fd *qmp_h, *sig_h;
 	struct loop_timer *kill_timer;
@@ -477,6 +478,36 @@ static uint64_t stub_timeout_ms(void)
 	return STUBDOM_TIMEOUT_MS;
 }
 
+#define STUBDOM_WATCH_MS 250
+
+/* After the stub first ran: its init restarts a dying airlock-dm and says
+ * "restarting" each time; as in the dom0 placement, more than
+ * dm_restart_max() deaths within DM_RESTART_WINDOW_MS mean the guest's
+ * devices are gone, and on_crash applies (through the engine's exit). */
+static void stub_watch(void *data)
+{
+	struct sup *s = data;
+	char state[64];
+
+	s->stub_timer = NULL;
+	if (s->finishing)
+		return;
+	stubdom_poll(store(s), &s->sp, &s->sd, state, sizeof(state));
+	bool restarting = strcmp(state, "restarting") == 0 || strcmp(state, "failed") == 0;
+	if (restarting && !s->stub_restarting) {
+		log_warn("stub domain %s: airlock-dm died inside it (state %s)", s->sd.name, state);
+		if (!dm_restart_allowed(s) && s->engine > 0) {
+			log_err("stub domain %s: airlock-dm died %u times within %d s: the guest's "
+				"devices are gone",
+				s->sd.name, dm_restart_max() + 1, DM_RESTART_WINDOW_MS / 1000);
+			s->cause = CAUSE_NONE;
+			kill(s->engine, SIGKILL);
+		}
+	}
+	s->stub_restarting = restarting;
+	s->stub_timer = loop_add_timer(s->loop, STUBDOM_WATCH_MS, stub_watch, s);
+}
+
 static void stub_tick(void *data)
 {
 	struct sup *s = data;
@@ -489,6 +520,7 @@ static void stub_tick(void *data)
 	if (s->sd.running) {
 		log_info("stub domain %s: running", s->sd.name);
 		ready(s, "ok %u", s->p->domid);
+		s->stub_timer = loop_add_timer(s->loop, STUBDOM_WATCH_MS, stub_watch, s);
 		return;
 	}
 	if (strcmp(state, "failed") == 0) {
@@ -682,6 +714,8 @@ static void apply(struct sup *s, enum dom_action a, const char *why)
 			s->ndm_deaths = 0;
 			r = start_dm(s);
 		}
+		if (s->use_stub)
+			s->ndm_deaths = 0;
 		if (!r)
 			r = start_engine(s);
 		if (r) {

@@ -154,6 +154,25 @@ check "e2fsck -fn: the data file system is clean" fsck_clean "$TMP/data.ext4"
 check_eq "the host reads the guest's 256 MiB with the same checksum" "$w" \
 	"$(debugfs -R 'cat /src' "$TMP/data.ext4" 2>/dev/null | md5sum | cut -d' ' -f1)"
 
+# --- airlock-dm that keeps dying inside the stub: on_crash ------------------------
+cp --sparse=always "$IMG/rootfs.ext4" "$TMP/root3.ext4"
+sed -e 's/"s1"/"s3"/' -e "s|$TMP/root.ext4|$TMP/root3.ext4|" -e '/data.ext4/d' -e '/^vif/d' \
+	-e "s|'format=raw, vdev=xvda, access=rw, target=$TMP/root3.ext4',|'format=raw, vdev=xvda, access=rw, target=$TMP/root3.ext4' ]|" \
+	"$TMP/s1.cfg" >"$TMP/s3.cfg"
+check "create s3 (restart limit 1)" env AIRLOCK_DM_RESTARTS=1 $A create "$TMP/s3.cfg"
+s3con() { python3 "$TOP/tests/gcon.py" "$A" s3-dm "$1"; }
+SID3=$(field s3-dm 1) ID3=$(field s3 1)
+st3() { $A read "/local/domain/$SID3/device-model/$ID3/state" 2>/dev/null; }
+s3con 20 >/dev/null <<<'kill -9 $(cat /run/airlock/airlock-dm.pid)'
+# the init says restarting, then running again after its back-off
+for _ in $(seq 1 60); do [ "$(st3)" = restarting ] && break; sleep 0.25; done
+for _ in $(seq 1 120); do [ "$(st3)" = running ] && break; sleep 0.25; done
+check "s3 survives airlock-dm's first death in its stub" bash -c "$A list | awk '{print \$2}' | grep -qx s3"
+s3con 20 >/dev/null <<<'kill -9 $(cat /run/airlock/airlock-dm.pid)'
+for _ in $(seq 1 60); do $A list | awk '{print $2}' | grep -qx s3 || break; sleep 0.5; done
+check "after airlock-dm's second death in the stub, on_crash (destroy) ends s3" bash -c "! $A list | awk '{print \$2}' | grep -qE '^s3(-dm)?\$'"
+check "  and the supervisor said why" grep -q "airlock-dm died 2 times within 60 s" "$AIRLOCK_LOG_DIR/s3.log"
+
 # --- a stub domain that cannot start fails the create, leaving nothing ------------
 cat >"$TMP/bad.cfg" <<CFG
 name = "s2"
