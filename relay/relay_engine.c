@@ -455,17 +455,7 @@ static int engine_msg(struct relay_dev *d)
 	relay_sync(d);
 	if (x.deferred || (!x.reply && !ack))
 		return 0;
-	if (!x.reply) {
-		m.p.u64 = rc < 0 ? (uint64_t)-rc : 0;
-		m.hdr.size = 8;
-	}
-	m.hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY;
-	m.nfds = 0;
-	if (x.reply_fd >= 0) {
-		m.fds[0] = x.reply_fd;
-		m.nfds = 1;
-	}
-	rc = vhost_msg_send(d->conn, &m);
+	rc = vhost_msg_reply(d->conn, &m, x.reply, rc, x.reply_fd);
 	return rc < 0 ? rc : 0;
 }
 

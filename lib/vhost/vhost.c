@@ -618,17 +618,7 @@ int vhost_conn_on_readable(struct vhost_conn *c)
 	}
 	if (!reply && !ack)
 		return 0;
-	if (!reply) {
-		m.p.u64 = rc < 0 ? (uint64_t)-rc : 0;
-		m.hdr.size = 8;
-	}
-	m.hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY;
-	m.nfds = 0;
-	if (reply && reply_fd >= 0) {
-		m.fds[0] = reply_fd;
-		m.nfds = 1;
-	}
-	rc = vhost_msg_send(c->fd, &m);
+	rc = vhost_msg_reply(c->fd, &m, reply, rc, reply_fd);
 	if (reply_fd >= 0)
 		close(reply_fd); /* the front end has its own copy now */
 	return rc < 0 ? rc : 0;

@@ -201,3 +201,18 @@ int vhost_msg_send(int fd, const struct vhost_msg *msg)
 		return -EIO; /* small messages on a blocking stream: not expected */
 	return 0;
 }
+
+int vhost_msg_reply(int fd, struct vhost_msg *msg, bool payload, int rc, int reply_fd)
+{
+	if (!payload) {
+		msg->p.u64 = rc < 0 ? (uint64_t)-rc : 0;
+		msg->hdr.size = 8;
+	}
+	msg->hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY;
+	msg->nfds = 0;
+	if (payload && reply_fd >= 0) {
+		msg->fds[0] = reply_fd;
+		msg->nfds = 1;
+	}
+	return vhost_msg_send(fd, msg);
+}

@@ -149,6 +149,12 @@ int vhost_msg_check(const struct vhost_msg *msg);
  * Returns 0 or -errno (-EPIPE if the peer is gone); never raises SIGPIPE. */
 int vhost_msg_send(int fd, const struct vhost_msg *msg);
 
+/* Answers the request in msg on fd, reusing msg: with its payload as the
+ * handler left it when `payload` is set (a GET_* reply; reply_fd >= 0 rides
+ * along and stays the caller's), otherwise with REPLY_ACK's u64 status
+ * (0, or -rc for a handler's -errno). Returns vhost_msg_send's result. */
+int vhost_msg_reply(int fd, struct vhost_msg *msg, bool payload, int rc, int reply_fd);
+
 /* Closes every fd still held in msg and sets nfds to 0. */
 void vhost_msg_close_fds(struct vhost_msg *msg);
 
