@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <grp.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -64,11 +65,19 @@ pid_t spawn_proc(char **argv, const struct spawn_opts *o)
 	if (o->cwd && chdir(o->cwd) < 0)
 		_exit(126);
 	if (o->uid || o->gid) {
+		/* The program is opened while still root: the new uid need not
+		 * be able to traverse the path to it (a build tree in a 0700
+		 * directory). */
+		int xfd = strchr(argv[0], '/') ? open(argv[0], O_PATH | O_CLOEXEC) : -1;
 		/* Groups first and the uid last: each step needs the privilege
 		 * the next one drops. */
 		if (setgroups(0, NULL) < 0 || setgid(o->gid) < 0 || setuid(o->uid) < 0 ||
 		    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			_exit(126);
+		if (xfd >= 0) {
+			fexecve(xfd, argv, environ);
+			_exit(127);
+		}
 	}
 	execvp(argv[0], argv);
 	_exit(127);

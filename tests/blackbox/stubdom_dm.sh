@@ -157,13 +157,15 @@ blk, net = listen('blk0.sock'), listen('net0.sock')
 os.set_inheritable(ram_fd, True)
 # Not as root (the relay refuses it): an unprivileged uid, like the
 # supervisor's per-domain uids.
+# The binary is opened first: uid 65534 may not traverse the tree's path.
+xfd = os.open(relay, os.O_PATH)
 if os.getuid() == 0:
     os.setgroups([]); os.setgid(65534); os.setuid(65534)
-os.execv(relay, [relay, '--name', 'stubdom-dm-test', '--ram-fd', str(ram_fd),
+os.execve(xfd, [relay, '--name', 'stubdom-dm-test', '--ram-fd', str(ram_fd),
     '--ram-size', ram, '--ivshmem-fd', str(ivs.fileno()), '--port-fd', str(port.fileno()),
     '--device', 'blk,fd=%d,features=%s,queues=1,config=%s' % (blk.fileno(), feats, cfg),
     '--device', 'net,fd=%d,features=%s,queues=2' % (net.fileno(), nfeats),
-    '--log-level', 'debug'])
+    '--log-level', 'debug'], os.environ)
 PY
 RELAY_PID=$!
 for _ in $(seq 1 100); do [ -S "$TMP/net0.sock" ] && break; sleep 0.05; done
