@@ -10,6 +10,9 @@
 #                        guest RAM included).
 #   mem_pss_noram PID    KiB, Pss summed over the mappings that are not
 #                        guest RAM: the engine's own overhead.
+#   mem_ram_rss PID      KiB of guest RAM resident: Rss summed over the
+#                        guest RAM mappings (counted once per guest, where
+#                        PSS splits it between the processes mapping it).
 #   mem_sample LINE PID_ENGINE [PID_DM]
 #                        prints "LINE engine_pss_kib=.. engine_pss_noram_kib=..
 #                        [dm_uss_kib=..]".
@@ -20,16 +23,18 @@
 
 MEM_RAM_RE='memfd:memory-backend-memfd'
 
-# _mem_sum PID FIELDS: sums the fields over the non-RAM mappings of PID.
+# _mem_sum PID FIELDS [RAM]: sums the fields over the non-RAM mappings of
+# PID (over the RAM mappings with RAM=1).
 _mem_sum() {
-	awk -v re="$MEM_RAM_RE" -v fields="$2" '
+	awk -v re="$MEM_RAM_RE" -v fields="$2" -v inram="${3:-0}" '
 		BEGIN { n = split(fields, f, ","); for (i = 1; i <= n; i++) want[f[i] ":"] = 1 }
 		/^[0-9a-f]+-[0-9a-f]+ / { ram = ($0 ~ re); next }
-		!ram && ($1 in want) { s += $2 }
+		ram == inram && ($1 in want) { s += $2 }
 		END { printf "%d\n", s }' "/proc/$1/smaps" 2>/dev/null || echo 0
 }
 mem_uss() { _mem_sum "$1" Private_Clean,Private_Dirty; }
 mem_pss_noram() { _mem_sum "$1" Pss; }
+mem_ram_rss() { _mem_sum "$1" Rss 1; }
 mem_pss() { awk '$1 == "Pss:" { print $2; exit }' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
 
 mem_sample() {
