@@ -30,17 +30,18 @@
 #include <unistd.h>
 
 #include "dm/blk_int.h"
+#include "dm/vpci.h"
 
 static void blk_queue_kick(void *dev, struct vq *vq, unsigned int idx)
 {
 	struct blk_dev *d = dev;
 
-	if (!d->ur || idx >= BLK_NUM_QUEUES) {
+	if (!d->as || idx >= BLK_NUM_QUEUES) {
 		blk_sync_kick(d, vq);
 		return;
 	}
 	d->q[idx].vq = vq;
-	blk_uring_kick(d, &d->q[idx]);
+	blk_async_kick(d, &d->q[idx]);
 }
 
 static void blk_queue_start(void *dev, struct vq *vq, unsigned int idx,
@@ -61,8 +62,8 @@ static void blk_queue_stop(void *dev, unsigned int idx)
 
 	if (idx >= BLK_NUM_QUEUES)
 		return;
-	if (d->ur)
-		blk_uring_drain(d, &d->q[idx]);
+	if (d->as)
+		blk_async_drain(d, &d->q[idx]);
 	d->q[idx].vq = NULL;
 	d->q[idx].has_notifier = false;
 }
@@ -153,6 +154,15 @@ static void probe_fallocate(struct blk_dev *d, uint64_t size)
 		(void)!fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, end, 4096);
 }
 
+/* Fills what both opens share: the queues' back pointers. */
+static void init_queues(struct blk_dev *d)
+{
+	for (unsigned int i = 0; i < BLK_NUM_QUEUES; i++) {
+		d->q[i].d = d;
+		d->q[i].idx = i;
+	}
+}
+
 static void fill_config(struct blk_dev *d)
 {
 	uint16_t nq = BLK_NUM_QUEUES;
@@ -204,13 +214,13 @@ int blk_open(const char *path, bool ro, struct loop *loop, struct blk_dev **out)
 	if (S_ISREG(st.st_mode))
 		probe_fallocate(d, size);
 	fill_config(d);
-	for (unsigned int i = 0; i < BLK_NUM_QUEUES; i++) {
-		d->q[i].d = d;
-		d->q[i].idx = i;
-	}
+	init_queues(d);
 	if (!loop) {
 		log_info("blk: synchronous I/O (no event loop)");
-	} else if ((rc = blk_uring_init(d, loop)) < 0) {
+	} else if ((rc = blk_uring_init(d)) < 0 || (rc = blk_async_init(d, loop)) < 0) {
+		if (d->be)
+			d->be->fini(d);
+		d->be = NULL;
 		log_info("blk: synchronous I/O (io_uring unavailable: %s)", strerror(-rc));
 	} else {
 		log_info("blk: io_uring, %u requests in flight per queue%s", BLK_DEPTH,
@@ -225,12 +235,61 @@ free_dev:
 	return rc;
 }
 
+int blk_open_vpci(const char *bdf, bool ro, struct loop *loop, struct blk_dev **out)
+{
+	char dma[160];
+	const char *dir = getenv("AIRLOCK_DMA_DIR");
+	struct blk_dev *d;
+	uint64_t cap;
+	int rc;
+
+	if (!loop)
+		return -EINVAL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->fd = -1;
+	d->ro = ro;
+	d->align = BLK_SECTOR;
+	snprintf(dma, sizeof(dma), "%s/%s", dir && *dir ? dir : "/run/airlock-dma", bdf);
+	rc = vpci_open(bdf, VPCI_DEVICE_BLK,
+		       (1ull << VIRTIO_BLK_F_FLUSH) | (1ull << VIRTIO_BLK_F_RO), dma, &d->vpci);
+	if (rc < 0)
+		goto fail;
+	if (vpci_config(d->vpci, 0, &cap, sizeof(cap)) < 0) {
+		rc = -ENODEV;
+		goto fail;
+	}
+	if (!ro && (vpci_features(d->vpci) & (1ull << VIRTIO_BLK_F_RO))) {
+		log_err("blk: %s is read-only, the device was asked to write", bdf);
+		rc = -EROFS;
+		goto fail;
+	}
+	d->sectors = cap;
+	snprintf(d->id, sizeof(d->id), "airlock-%s", bdf);
+	fill_config(d);
+	init_queues(d);
+	if ((rc = blk_vpci_init(d)) < 0 || (rc = blk_async_init(d, loop)) < 0)
+		goto fail;
+	log_info("blk: %s: %llu sectors, requests passed to the stub's disk (no copies)", bdf,
+		 (unsigned long long)cap);
+	*out = d;
+	return 0;
+fail:
+	blk_close(d);
+	return rc;
+}
+
 void blk_close(struct blk_dev *d)
 {
 	if (!d)
 		return;
-	blk_uring_fini(d);
+	blk_async_fini(d);
+	if (d->be)
+		d->be->fini(d);
+	vpci_close(d->vpci);
 	blk_bounce_free(&d->bounce);
-	close(d->fd);
+	if (d->fd >= 0)
+		close(d->fd);
 	free(d);
 }

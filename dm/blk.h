@@ -24,6 +24,15 @@ struct loop;
  * 0 and the device in *out, or -errno (nothing allocated). */
 int blk_open(const char *path, bool ro, struct loop *loop, struct blk_dev **out);
 
+/* Opens the stub domain's own virtio disk at PCI address bdf (which
+ * vpci.c drives through VFIO) as the device's back end: requests are
+ * checked here and passed to that disk with the guest's buffers as their
+ * data, so its DMA moves the data between the host's disk and guest RAM
+ * (the BAR of dma_window.h). Needs a loop. ro as for blk_open (a disk the
+ * device says is read-only cannot be opened for writing). Returns 0 or
+ * -errno (nothing allocated). */
+int blk_open_vpci(const char *bdf, bool ro, struct loop *loop, struct blk_dev **out);
+
 /* Moves every READ and WRITE through the bounce pool, aligned or not: for
  * guest RAM that O_DIRECT cannot reach (a BAR mapped through VFIO in a stub
  * domain has no struct pages for the kernel to pin, so direct I/O into it

@@ -1,19 +1,17 @@
-/* blk_uring.c — the asynchronous path: virtio-blk requests on io_uring.
+/* blk_async.c — the asynchronous path: virtio-blk requests served by a
+ * back end that completes them later (blk_uring.c: io_uring on the image;
+ * blk_vpci.c: the stub domain's own virtio disk, driven from user space).
  *
- * One ring per device serves all its queues. Its completions raise an
- * eventfd (io_uring_register_eventfd) that the program's loop watches; a
- * kick only pops, parses and submits, and returns. One ring rather than
- * one per queue: the queues of one guest share one image and one thread,
- * so more rings would only add fds and kernel memory without adding
- * parallelism (the kernel's own workers do the waiting either way).
+ * The engine owns everything about requests; a back end only carries out
+ * steps (blk_io.c) and reports their results through blk_async_done. Its
+ * completions raise an fd that the program's loop watches; a kick only
+ * pops, parses and submits, and returns.
  *
  * Records. Each queue owns BLK_DEPTH request records (blk_int.h: about
  * 4 KiB each — head, status byte, the data iovecs, progress), on a free
  * list. A request takes a record when popped and gives it back when pushed.
- * A record has at most one system call in flight, so the ring's completion
- * queue (2 × SQ = BLK_NUM_QUEUES × BLK_DEPTH entries) can never overflow.
- * Requests answered while parsing (bad bounds, GET_ID, unsupported types)
- * never take one.
+ * A record has at most one step in flight. Requests answered while parsing
+ * (bad bounds, GET_ID, unsupported types) never take one.
  *
  * Backpressure. When a queue has no free record it stops popping and is
  * marked starved; the driver's kick for those requests has been consumed
@@ -29,21 +27,21 @@
  * at once; a finished request writes its status byte and is pushed. After
  * the batch, each queue that pushed calls its notifier once.
  *
- * FLUSH ordering. The fsync (IORING_FSYNC_DATASYNC) is submitted at once,
- * in parallel with writes still in flight. Virtio (1.2, 5.2.6) serves
- * requests "probably out of order" and a flush need only cover writes that
- * were completed — pushed to the used ring — before the driver sent it: a
- * driver that wants a write covered waits for its completion first (Linux's
- * block layer does exactly that for REQ_PREFLUSH). Every such write had
- * its CQE reaped before we pushed it, i.e. the kernel finished it, so an
- * fdatasync started after that covers it. The flush is acknowledged only
- * from its own completion, after the data is on stable storage.
+ * FLUSH ordering. The flush is submitted at once, in parallel with writes
+ * still in flight. Virtio (1.2, 5.2.6) serves requests "probably out of
+ * order" and a flush need only cover writes that were completed — pushed
+ * to the used ring — before the driver sent it: a driver that wants a
+ * write covered waits for its completion first (Linux's block layer does
+ * exactly that for REQ_PREFLUSH). Every such write's completion was reaped
+ * before we pushed it, i.e. the back end finished it, so a flush started
+ * after that covers it. The flush is acknowledged only from its own
+ * completion, after the data is on stable storage.
  *
  * Stopping. queue_stop must leave nothing in flight: drain() marks the
- * queue stopping (nothing more is popped), then submits and waits on the
- * ring until the queue's last record came back (other queues' completions
- * met on the way are pushed and notified as usual), and notifies the queue
- * once more. blk_close drains every queue before the ring goes.
+ * queue stopping (nothing more is popped), then waits on the back end
+ * until the queue's last record came back (other queues' completions met
+ * on the way are pushed and notified as usual), and notifies the queue
+ * once more. blk_close drains every queue before the back end goes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -51,51 +49,13 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <liburing.h>
-
 #include "common/loop.h"
 #include "dm/blk_int.h"
 
-#define RING_ENTRIES (BLK_NUM_QUEUES * BLK_DEPTH / 2)
-
-struct blk_uring {
-	struct io_uring ring;
-	int efd;
+struct blk_async {
 	struct loop_fd *h;
 	struct blk_req *wait_head, *wait_tail; /* waiting for a bounce buffer */
 };
-
-static struct io_uring_sqe *get_sqe(struct blk_uring *ur)
-{
-	struct io_uring_sqe *sqe;
-	/* The queue is full only of steps not yet submitted; submitting empties
-	 * it (the kernel takes every entry; errors come back as completions). */
-	while (!(sqe = io_uring_get_sqe(&ur->ring)))
-		io_uring_submit(&ur->ring);
-	return sqe;
-}
-
-static void submit_step(struct blk_dev *d, struct blk_req *r)
-{
-	struct blk_step s;
-	blk_io_step(d, r, &s);
-	struct io_uring_sqe *sqe = get_sqe(d->ur);
-	switch (s.kind) {
-	case BLK_STEP_READ:
-		io_uring_prep_readv(sqe, d->fd, s.iov, s.iovcnt, s.off);
-		break;
-	case BLK_STEP_WRITE:
-		io_uring_prep_writev(sqe, d->fd, s.iov, s.iovcnt, s.off);
-		break;
-	case BLK_STEP_FSYNC:
-		io_uring_prep_fsync(sqe, d->fd, IORING_FSYNC_DATASYNC);
-		break;
-	case BLK_STEP_FALLOC:
-		io_uring_prep_fallocate(sqe, d->fd, s.mode, s.off, s.len);
-		break;
-	}
-	io_uring_sqe_set_data(sqe, r);
-}
 
 static void start(struct blk_dev *d, struct blk_req *r, bool queued);
 
@@ -104,7 +64,7 @@ static void start(struct blk_dev *d, struct blk_req *r, bool queued);
 static void finish(struct blk_dev *d, struct blk_req *r)
 {
 	struct blk_queue *q = r->q;
-	struct blk_uring *ur = d->ur;
+	struct blk_async *as = d->as;
 	bool had_bounce = r->bounce >= 0;
 
 	blk_io_end(d, r);
@@ -113,11 +73,11 @@ static void finish(struct blk_dev *d, struct blk_req *r)
 	r->next = q->free;
 	q->free = r;
 	q->inflight--;
-	if (had_bounce && ur->wait_head) {
-		struct blk_req *w = ur->wait_head;
-		ur->wait_head = w->next;
-		if (!ur->wait_head)
-			ur->wait_tail = NULL;
+	if (had_bounce && as->wait_head) {
+		struct blk_req *w = as->wait_head;
+		as->wait_head = w->next;
+		if (!as->wait_head)
+			as->wait_tail = NULL;
 		start(d, w, true);
 	}
 }
@@ -126,9 +86,9 @@ static void finish(struct blk_dev *d, struct blk_req *r)
  * queued: r comes off the wait list (else it waits behind what is there). */
 static void start(struct blk_dev *d, struct blk_req *r, bool queued)
 {
-	struct blk_uring *ur = d->ur;
+	struct blk_async *as = d->as;
 
-	if (r->bounce_needed && ur->wait_head && !queued)
+	if (r->bounce_needed && as->wait_head && !queued)
 		goto wait;
 	if (!blk_io_begin(d, r)) {
 		if (d->bounce.busy == 0) { /* the pool could not even allocate */
@@ -138,15 +98,15 @@ static void start(struct blk_dev *d, struct blk_req *r, bool queued)
 		}
 		goto wait;
 	}
-	submit_step(d, r);
+	d->be->submit(d, r);
 	return;
 wait:
 	r->next = NULL;
-	if (ur->wait_tail)
-		ur->wait_tail->next = r;
+	if (as->wait_tail)
+		as->wait_tail->next = r;
 	else
-		ur->wait_head = r;
-	ur->wait_tail = r;
+		as->wait_head = r;
+	as->wait_tail = r;
 }
 
 /* Pops, parses and starts what q offers, while it has free records. */
@@ -185,19 +145,12 @@ static void serve(struct blk_dev *d, struct blk_queue *q)
 	}
 }
 
-static void reap(struct blk_dev *d)
+void blk_async_done(struct blk_dev *d, struct blk_req *r, int64_t res)
 {
-	struct io_uring_cqe *cqe;
-
-	while (io_uring_peek_cqe(&d->ur->ring, &cqe) == 0) {
-		struct blk_req *r = io_uring_cqe_get_data(cqe);
-		int res = cqe->res;
-		io_uring_cqe_seen(&d->ur->ring, cqe);
-		if (blk_io_advance(d, r, res))
-			finish(d, r);
-		else
-			submit_step(d, r);
-	}
+	if (blk_io_advance(d, r, res))
+		finish(d, r);
+	else
+		d->be->submit(d, r);
 }
 
 static void notify(struct blk_queue *q)
@@ -211,14 +164,14 @@ static void notify(struct blk_queue *q)
  * each queue that pushed, submit what was prepared. */
 static void process(struct blk_dev *d)
 {
-	reap(d);
+	d->be->reap(d);
 	for (unsigned int i = 0; i < BLK_NUM_QUEUES; i++) {
 		struct blk_queue *q = &d->q[i];
 		if (q->starved && q->free)
 			serve(d, q);
 		notify(q);
 	}
-	io_uring_submit(&d->ur->ring);
+	d->be->flush(d);
 }
 
 static void on_completion(struct loop_fd *h, int fd, uint32_t events, void *data)
@@ -232,22 +185,23 @@ static void on_completion(struct loop_fd *h, int fd, uint32_t events, void *data
 	process(data);
 }
 
-void blk_uring_kick(struct blk_dev *d, struct blk_queue *q)
+void blk_async_kick(struct blk_dev *d, struct blk_queue *q)
 {
 	serve(d, q);
 	q->pushed = false; /* the transport signals after queue_kick */
-	io_uring_submit(&d->ur->ring);
+	d->be->flush(d);
 }
 
-void blk_uring_drain(struct blk_dev *d, struct blk_queue *q)
+void blk_async_drain(struct blk_dev *d, struct blk_queue *q)
 {
 	q->stopping = true;
 	while (q->inflight > 0) {
-		int rc = io_uring_submit_and_wait(&d->ur->ring, 1);
-		if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
-			/* The kernel may still write into guest memory that the
-			 * transport is about to unmap: nothing safe is left. */
-			log_err("blk: cannot wait for io_uring completions: %s", strerror(-rc));
+		int rc = d->be->wait(d);
+		if (rc < 0) {
+			/* The back end may still write into guest memory that
+			 * the transport is about to unmap: nothing safe is left. */
+			log_err("blk: cannot wait for %s completions: %s", d->be->name,
+				strerror(-rc));
 			abort();
 		}
 		process(d);
@@ -257,27 +211,16 @@ void blk_uring_drain(struct blk_dev *d, struct blk_queue *q)
 	q->starved = false;
 }
 
-int blk_uring_init(struct blk_dev *d, struct loop *loop)
+int blk_async_init(struct blk_dev *d, struct loop *loop)
 {
-	struct blk_uring *ur = calloc(1, sizeof(*ur));
+	struct blk_async *as = calloc(1, sizeof(*as));
 	int rc;
 
-	if (!ur)
+	if (!as)
 		return -ENOMEM;
-	rc = io_uring_queue_init(RING_ENTRIES, &ur->ring, 0);
+	rc = loop_add_fd(loop, d->be->completion_fd(d), EPOLLIN, on_completion, d, &as->h);
 	if (rc < 0)
-		goto free_ur;
-	ur->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (ur->efd < 0) {
-		rc = -errno;
-		goto exit_ring;
-	}
-	rc = io_uring_register_eventfd(&ur->ring, ur->efd);
-	if (rc < 0)
-		goto close_efd;
-	rc = loop_add_fd(loop, ur->efd, EPOLLIN, on_completion, d, &ur->h);
-	if (rc < 0)
-		goto close_efd;
+		goto free_as;
 	for (unsigned int i = 0; i < BLK_NUM_QUEUES; i++) {
 		struct blk_queue *q = &d->q[i];
 		q->recs = calloc(BLK_DEPTH, sizeof(*q->recs));
@@ -290,7 +233,7 @@ int blk_uring_init(struct blk_dev *d, struct loop *loop)
 			q->free = &q->recs[k];
 		}
 	}
-	d->ur = ur;
+	d->as = as;
 	return 0;
 free_recs:
 	for (unsigned int i = 0; i < BLK_NUM_QUEUES; i++) {
@@ -298,31 +241,25 @@ free_recs:
 		d->q[i].recs = NULL;
 		d->q[i].free = NULL;
 	}
-	loop_del_fd(ur->h);
-close_efd:
-	close(ur->efd);
-exit_ring:
-	io_uring_queue_exit(&ur->ring);
-free_ur:
-	free(ur);
+	loop_del_fd(as->h);
+free_as:
+	free(as);
 	return rc;
 }
 
-void blk_uring_fini(struct blk_dev *d)
+void blk_async_fini(struct blk_dev *d)
 {
-	struct blk_uring *ur = d->ur;
+	struct blk_async *as = d->as;
 
-	if (!ur)
+	if (!as)
 		return;
 	for (unsigned int i = 0; i < BLK_NUM_QUEUES; i++)
 		d->q[i].stopping = true;
 	for (unsigned int i = 0; i < BLK_NUM_QUEUES; i++)
-		blk_uring_drain(d, &d->q[i]);
-	loop_del_fd(ur->h);
-	io_uring_queue_exit(&ur->ring);
-	close(ur->efd);
+		blk_async_drain(d, &d->q[i]);
+	loop_del_fd(as->h);
 	for (unsigned int i = 0; i < BLK_NUM_QUEUES; i++)
 		free(d->q[i].recs);
-	free(ur);
-	d->ur = NULL;
+	free(as);
+	d->as = NULL;
 }

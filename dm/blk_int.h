@@ -6,7 +6,9 @@
  *   blk_io.c     one request's system calls, step by step (both paths)
  *   blk_bounce.c the bounded pool of aligned buffers for O_DIRECT
  *   blk_sync.c   the synchronous path (no loop, or no io_uring)
- *   blk_uring.c  the asynchronous path on io_uring
+ *   blk_async.c  the asynchronous path: records, backpressure, completions
+ *   blk_uring.c  its back end on an image file: io_uring
+ *   blk_vpci.c   its back end in a stub domain: the stub's own virtio disk
  */
 #ifndef AIRLOCK_DM_BLK_INT_H
 #define AIRLOCK_DM_BLK_INT_H
@@ -114,7 +116,9 @@ struct blk_queue {
 	bool pushed;   /* pushed since the driver was last notified */
 };
 
-struct blk_uring;
+struct blk_async;
+struct blk_backend;
+struct vpci;
 
 struct blk_dev {
 	int fd;
@@ -131,7 +135,10 @@ struct blk_dev {
 	struct blk_req sync_req;
 	struct blk_bounce bounce;
 	struct blk_queue q[BLK_NUM_QUEUES];
-	struct blk_uring *ur; /* NULL: the synchronous path */
+	struct vpci *vpci;	      /* the stub's disk (blk_vpci.c), or NULL */
+	const struct blk_backend *be; /* the asynchronous path's back end */
+	void *be_priv;
+	struct blk_async *as; /* NULL: the synchronous path */
 	struct log_ratelimit rl;
 };
 
@@ -202,19 +209,50 @@ void blk_bounce_free(struct blk_bounce *b);
 /* Serves queue vq to completion: pop, parse, system calls, push. */
 void blk_sync_kick(struct blk_dev *d, struct vq *vq);
 
-/* ---- blk_uring.c ---- */
+/* ---- blk_async.c and its back ends ---- */
 
-/* Sets up the ring (its completion eventfd watched in loop) and the
- * queues' records. Returns 0 or -errno (nothing left allocated). */
-int blk_uring_init(struct blk_dev *d, struct loop *loop);
+/* What the asynchronous path needs of a back end. */
+struct blk_backend {
+	const char *name;
+	/* The fd the loop watches: readable when completions are waiting. */
+	int (*completion_fd)(struct blk_dev *d);
+	/* Starts r's next step (blk_io_step); its result comes back through
+	 * blk_async_done from reap. May queue until flush. */
+	void (*submit)(struct blk_dev *d, struct blk_req *r);
+	/* Sends what submit queued. */
+	void (*flush)(struct blk_dev *d);
+	/* Hands every completion waiting to blk_async_done. */
+	void (*reap)(struct blk_dev *d);
+	/* Sends what is queued and blocks until a completion may be waiting.
+	 * Returns 0, or -errno when it cannot wait at all. */
+	int (*wait)(struct blk_dev *d);
+	/* Frees the back end (nothing is in flight). */
+	void (*fini)(struct blk_dev *d);
+};
 
-/* Drains every queue and tears the ring down. */
-void blk_uring_fini(struct blk_dev *d);
+/* Sets up the engine on the back end in d->be (its completion fd watched
+ * in loop) and the queues' records. Returns 0 or -errno (nothing left
+ * allocated of the engine; the back end stays the caller's). */
+int blk_async_init(struct blk_dev *d, struct loop *loop);
+
+/* Drains every queue and tears the engine down (not the back end). */
+void blk_async_fini(struct blk_dev *d);
 
 /* Pops and submits what q's ring offers, up to the free records. */
-void blk_uring_kick(struct blk_dev *d, struct blk_queue *q);
+void blk_async_kick(struct blk_dev *d, struct blk_queue *q);
 
 /* Waits until q has nothing in flight (all pushed and notified). */
-void blk_uring_drain(struct blk_dev *d, struct blk_queue *q);
+void blk_async_drain(struct blk_dev *d, struct blk_queue *q);
+
+/* A back end's completion of r's current step: res is bytes transferred
+ * or -errno. */
+void blk_async_done(struct blk_dev *d, struct blk_req *r, int64_t res);
+
+/* Makes io_uring on d->fd the back end (d->be). Returns 0 or -errno. */
+int blk_uring_init(struct blk_dev *d);
+
+/* Makes the stub's virtio disk d->vpci the back end (d->be). Returns 0 or
+ * -errno. */
+int blk_vpci_init(struct blk_dev *d);
 
 #endif

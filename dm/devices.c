@@ -46,12 +46,18 @@ int dm_device_open(const struct dm_devspec *spec, struct loop *loop, unsigned in
 	d->listen_fd = -1;
 	if (spec->kind == DM_KIND_BLK) {
 		snprintf(name, sizeof(name), "blk%u", index);
-		rc = blk_open(spec->file, spec->read_only, loop, (struct blk_dev **)&d->dev);
+		if (spec->pci)
+			rc = blk_open_vpci(spec->pci, spec->read_only, loop,
+					   (struct blk_dev **)&d->dev);
+		else
+			rc = blk_open(spec->file, spec->read_only, loop,
+				      (struct blk_dev **)&d->dev);
 		if (rc < 0) {
-			log_err("%s: %s: %s", name, spec->file, strerror(-rc));
+			log_err("%s: %s: %s", name, spec->pci ? spec->pci : spec->file,
+				strerror(-rc));
 			goto fail;
 		}
-		if (spec->channel)
+		if (spec->channel && !spec->pci)
 			blk_set_bounce_all(d->dev);
 		ops = &blk_vdev_ops;
 	} else {
@@ -93,7 +99,8 @@ int dm_device_open(const struct dm_devspec *spec, struct loop *loop, unsigned in
 	d->ops = ops;
 	if (spec->channel) {
 		if (spec->kind == DM_KIND_BLK)
-			log_info("%s: serving %s%s on stub channel %u", name, spec->file,
+			log_info("%s: serving %s%s on stub channel %u", name,
+				 spec->pci ? spec->pci : spec->file,
 				 spec->read_only ? " (read-only)" : "", spec->channel);
 		*out = d;
 		return 0;

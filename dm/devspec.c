@@ -1,6 +1,7 @@
 /* devspec.c — see devspec.h. */
 #include "dm/devspec.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,6 +50,19 @@ static int parse_fd(const char *v, int *out)
 	return 0;
 }
 
+/* dddd:bb:ss.f in hex, as sysfs names PCI devices. */
+static bool valid_bdf(const char *v)
+{
+	static const char shape[] = "xxxx:xx:xx.x";
+
+	if (strlen(v) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; shape[i]; i++)
+		if (shape[i] == 'x' ? !isxdigit((unsigned char)v[i]) : v[i] != shape[i])
+			return false;
+	return true;
+}
+
 /* One key=value of kind d->kind. */
 static int parse_kv(struct dm_devspec *d, const char *k, const char *v, char *err, size_t errsz)
 {
@@ -74,6 +88,14 @@ static int parse_kv(struct dm_devspec *d, const char *k, const char *v, char *er
 		free(d->file);
 		d->file = strdup(v);
 		return d->file ? 0 : -ENOMEM;
+	}
+	if (d->kind == DM_KIND_BLK && strcmp(k, "pci") == 0) {
+		if (!valid_bdf(v))
+			return fail(err, errsz, "pci=%s: expected a PCI address like 0000:00:10.0",
+				    v);
+		free(d->pci);
+		d->pci = strdup(v);
+		return d->pci ? 0 : -ENOMEM;
 	}
 	if (d->kind == DM_KIND_BLK && strcmp(k, "read-only") == 0) {
 		if (strcmp(v, "on") && strcmp(v, "off"))
@@ -143,8 +165,10 @@ int dm_devspec_parse(const char *s, struct dm_devspec *out, char *err, size_t er
 	free(copy);
 	if (rc == 0 && (d.listen_fd >= 0) + (d.socket_path != NULL) + (d.channel != 0) != 1)
 		rc = fail(err, errsz, "give exactly one of fd=, socket= and channel=");
-	if (rc == 0 && d.kind == DM_KIND_BLK && !d.file)
-		rc = fail(err, errsz, "a blk device needs file=");
+	if (rc == 0 && d.kind == DM_KIND_BLK && !d.file == !d.pci)
+		rc = fail(err, errsz, "a blk device needs exactly one of file= and pci=");
+	if (rc == 0 && d.pci && !d.channel)
+		rc = fail(err, errsz, "pci= is for a stub domain's disk: it needs channel=");
 	if (rc == 0 && d.kind == DM_KIND_NET &&
 	    (d.tap_fd >= 0) + (d.stream_fd >= 0) + (d.packet_if != NULL) != 1)
 		rc = fail(err, errsz,
@@ -161,6 +185,7 @@ void dm_devspec_free(struct dm_devspec *d)
 {
 	free(d->socket_path);
 	free(d->file);
+	free(d->pci);
 	free(d->packet_if);
-	d->socket_path = d->file = d->packet_if = NULL;
+	d->socket_path = d->file = d->pci = d->packet_if = NULL;
 }

@@ -1,7 +1,7 @@
 /* devspec.h — airlock-dm's `--device` option: one device and where it is
  * served, as a comma-separated list of key=value pairs after the kind.
  *
- *   blk,fd=N|socket=PATH|channel=K,file=IMAGE[,read-only=on]
+ *   blk,fd=N|socket=PATH|channel=K,file=IMAGE|pci=BDF[,read-only=on]
  *   net,fd=N|socket=PATH|channel=K,tap-fd=N|stream-fd=N|packet=IFNAME
  *       [,mac=XX:XX:XX:XX:XX:XX][,mtu=N]
  *
@@ -12,7 +12,9 @@
  * checks it against the device's position (docs/stubdom-design.md: channel
  * k is the k-th --device). packet=IFNAME is a network interface of the
  * program's own (the stub domain's eth0), used through an AF_PACKET socket
- * as a raw-frame backend. Values cannot contain ','. The parser only
+ * as a raw-frame backend. pci=BDF (with channel= only) is a virtio disk of
+ * the stub domain's own, driven by airlock-dm through VFIO so that its DMA
+ * moves data straight to and from guest RAM (dm/vpci.c). Values cannot contain ','. The parser only
  * checks syntax and ranges; opening files and fds is the program's job.
  */
 #ifndef AIRLOCK_DM_DEVSPEC_H
@@ -34,6 +36,7 @@ struct dm_devspec {
 	unsigned int channel; /* channel=, or 0 */
 	/* blk */
 	char *file;
+	char *pci; /* pci=, or NULL */
 	bool read_only;
 	/* net */
 	int tap_fd;	 /* tap-fd=, or -1 */

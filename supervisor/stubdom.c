@@ -40,6 +40,9 @@
 #include <unistd.h>
 
 #define BLK_QUEUES	      4	 /* what airlock-dm's virtio-blk offers */
+/* The stub's k-th disk sits in PCI slot STUB_DISK_SLOT + k, where
+ * airlock-dm in the stub drives it itself (dm/vpci.c). */
+#define STUB_DISK_SLOT	      0x10
 #define NET_QUEUES	      2	 /* and its virtio-net: rx, tx */
 #define BLK_CONFIG_LEN	      60 /* struct virtio_blk_config as QEMU reads it */
 #define VIRTIO_BLK_F_DISCARD  13
@@ -104,7 +107,7 @@ static int write_argv(struct xs_client *xs, const struct stubdom_spec *sp, unsig
 	ARG("@stubproto@");
 	for (unsigned int i = 0; i < sp->ndisks; i++) {
 		ARG("--device");
-		ARG("blk,channel=%u,file=/dev/vd%c%s", i + 1, 'a' + (int)i,
+		ARG("blk,channel=%u,pci=0000:00:%02x.0%s", i + 1, STUB_DISK_SLOT + i,
 		    sp->read_only[i] ? ",read-only=on" : "");
 	}
 	for (unsigned int i = 0; i < sp->nnics; i++) {
@@ -483,7 +486,8 @@ static int start_qemu(const struct stubdom_spec *sp, struct stubdom *sd, void (*
 		add(&a, "file=%s,format=raw,if=none,id=d%u,cache.direct=on,aio=threads%s",
 		    sp->files[i], i, sp->read_only[i] ? ",readonly=on" : "");
 		add(&a, "-device");
-		add(&a, "virtio-blk-pci,drive=d%u", i);
+		add(&a, "virtio-blk-pci,drive=d%u,addr=0x%x,disable-legacy=on,num-queues=1", i,
+		    STUB_DISK_SLOT + i);
 	}
 	/* The stub's own NICs: taps on the guest's bridges. Their MAC never
 	 * shows: airlock-dm moves the guest's frames, with the guest's MAC. */

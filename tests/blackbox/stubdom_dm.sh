@@ -132,7 +132,7 @@ in_ns ip link set tap0 up
 start_store
 al introduce "$STUB"
 DOMSOCK=$TMP/store.sock.d/$STUB
-ARGV=(--stubdom @stubproto@ --device "blk,channel=1,file=/dev/vda"
+ARGV=(--stubdom @stubproto@ --device "blk,channel=1,pci=0000:00:10.0"
 	--device "net,channel=2,packet=eth0")
 for i in "${!ARGV[@]}"; do al write "/vm/$UUID/image/dm-argv/$i" "${ARGV[$i]}"; done
 al chmod "/vm/$UUID/image/dm-argv" n0 "r$STUB"
@@ -175,7 +175,7 @@ check "airlock-relay listens" test -S "$TMP/blk0.sock"
 mkfifo "$TMP/con.in" "$TMP/con.out"
 : >"$TMP/stub.console.log"
 T_STUB=$EPOCHREALTIME
-in_ns qemu-system-x86_64 -machine pc -accel tcg -m 32 -nodefaults -no-user-config -display none \
+ip netns exec "$NS" qemu-system-x86_64 -machine pc -accel tcg -m 32 -nodefaults -no-user-config -display none \
 	-no-reboot -kernel "$SIMG/vmlinux" -initrd "$INITRAMFS" \
 	-append "console=ttyS0 quiet vfio.enable_unsafe_noiommu_mode=1 airlock.target=$TARGET airlock.uuid=$UUID airlock.shell" \
 	-chardev "pipe,id=con,path=$TMP/con" -serial chardev:con \
@@ -184,7 +184,7 @@ in_ns qemu-system-x86_64 -machine pc -accel tcg -m 32 -nodefaults -no-user-confi
 	-chardev "socket,id=sp,path=$TMP/port.sock,reconnect=1" \
 	-device virtserialport,chardev=sp,name=org.airlock.stubproto \
 	-chardev "socket,id=st,path=$DOMSOCK" -device virtserialport,chardev=st,name=org.airlock.store \
-	-drive "file=$TMP/disk.img,if=none,id=d0,format=raw,cache=none" -device virtio-blk-pci,drive=d0 \
+	-drive "file=$TMP/disk.img,if=none,id=d0,format=raw,cache=none" -device virtio-blk-pci,drive=d0,addr=0x10,disable-legacy=on,num-queues=1 \
 	-netdev tap,id=n0,ifname=tap0,script=no,downscript=no -device virtio-net-pci,netdev=n0 \
 	>"$TMP/stub.qemu.log" 2>&1 &
 STUB_PID=$!

@@ -79,9 +79,10 @@ check "the engine holds no image (the stub's QEMU does)" bash -c \
 	"! ls -l /proc/$EPID/fd | grep -q ext4 && ls -l /proc/$STUBQ/fd | grep -q root.ext4"
 
 # --- the stub domain's console ----------------------------------------------------------
-dmcon 20 >"$TMP/dmcon.out" <<<'cat /run/airlock/airlock-dm.pid; ls /dev/vd*'
+dmcon 20 >"$TMP/dmcon.out" <<<'cat /run/airlock/airlock-dm.pid; ls /sys/bus/pci/drivers/vfio-pci/'
 check "airlock console --dm runs a command in the stub domain" grep -q "gcon-status 0" "$TMP/dmcon.out"
-check "  which sees the guest's disks as its own" grep -q "/dev/vdb" "$TMP/dmcon.out"
+check "  where airlock-dm drives the guest's disks itself (vfio-pci)" \
+	bash -c "grep -q 0000:00:10.0 '$TMP/dmcon.out' && grep -q 0000:00:11.0 '$TMP/dmcon.out'"
 dmcon 20 >"$TMP/escape.out" <<<'ls /work /root /tmp/airlock-test* 2>&1 | head -3; cat /proc/mounts'
 check "no dom0 file is reachable from the stub domain" bash -c "! grep -q '$TMP' '$TMP/escape.out'"
 

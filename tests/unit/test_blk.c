@@ -266,7 +266,7 @@ static struct blk_dev *aopen(bool ro)
 	struct blk_dev *d = NULL;
 	struct vdev_notifier n = {count_notify, NULL};
 	CHECK_EQ_INT(blk_open(apath, ro, aloop, &d), 0);
-	CHECK(d->ur != NULL);
+	CHECK(d->as != NULL);
 	if (!d->direct)
 		printf("# %s does not allow O_DIRECT: the bounce pool is not exercised\n", apath);
 	memset(g(ABASE), 0, GSIZE - (ABASE - GBASE));

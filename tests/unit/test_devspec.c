@@ -77,6 +77,11 @@ static void test_channel(void)
 	CHECK_EQ_INT(parse("blk,fd=3,file=x", &d, err), 0);
 	CHECK_EQ_INT(d.channel, 0);
 	dm_devspec_free(&d);
+	CHECK_EQ_INT(parse("blk,channel=1,pci=0000:00:1f.0,read-only=on", &d, err), 0);
+	CHECK_EQ_STR(d.pci, "0000:00:1f.0");
+	CHECK(d.file == NULL);
+	CHECK(d.read_only);
+	dm_devspec_free(&d);
 }
 
 static void test_refused(void)
@@ -85,7 +90,14 @@ static void test_refused(void)
 	refused("gpu,fd=3", "expected a device kind");
 	refused("blk,file=x", "exactly one of fd=, socket= and channel=");
 	refused("blk,fd=3,socket=s,file=x", "exactly one of fd=, socket= and channel=");
-	refused("blk,fd=3", "needs file=");
+	refused("blk,fd=3", "exactly one of file= and pci=");
+	refused("blk,channel=1,file=x,pci=0000:00:10.0", "exactly one of file= and pci=");
+	refused("blk,fd=3,pci=0000:00:10.0", "needs channel=");
+	refused("blk,channel=1,pci=00:10.0", "expected a PCI address");
+	refused("blk,channel=1,pci=0000:00:10.0x", "expected a PCI address");
+	refused("blk,channel=1,pci=0000:0g:10.0", "expected a PCI address");
+	refused("blk,channel=1,pci=../../x/y/z0", "expected a PCI address");
+	refused("net,channel=1,packet=eth0,pci=0000:00:10.0", "unknown key 'pci'");
 	refused("blk,fd=x,file=y", "not a file descriptor");
 	refused("blk,fd=3,file=y,read-only=yes", "expected on or off");
 	refused("blk,fd=3,file=y,tap-fd=4", "unknown key 'tap-fd' for a blk");

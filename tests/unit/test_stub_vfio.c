@@ -1,14 +1,19 @@
-/* test_stub_vfio — the part of dm/stub_vfio.c a host can run: finding the
- * ivshmem device in a sysfs tree (a fake one here). The rest (binding,
- * VFIO, MSI-X, the doorbell) runs in a stub domain:
- * tests/blackbox/stubdom_dm.sh. */
+/* test_stub_vfio — the parts of the stub's VFIO drivers a host can run:
+ * finding the ivshmem device in a sysfs tree (a fake one here), the
+ * guest-RAM window's bus addresses (dm/dma_window.c) and DMA memory's
+ * physical pages (dm/dma_mem.c, as root). The rest (binding, VFIO, MSI-X,
+ * the doorbell, the stub's own virtio disk) runs in a stub domain:
+ * tests/blackbox/stubdom_dm.sh, stubdom_placement.sh. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dm/dma_mem.h"
+#include "dm/dma_window.h"
 #include "dm/stub_vfio.h"
 #include "tap.h"
 
@@ -49,8 +54,60 @@ static void test_find(void)
 	CHECK_EQ_INT(system(cmd), 0);
 }
 
+static void test_window(void)
+{
+	static uint8_t bar[8192];
+	uint64_t bus = 0;
+
+	CHECK_EQ_INT(dm_dma_window_bus(bar, 1, &bus), -EFAULT); /* no window yet */
+	dm_dma_window_set(bar, sizeof(bar), 0x800000000ull);
+	CHECK_EQ_INT(dm_dma_window_bus(bar + 100, 50, &bus), 0);
+	CHECK(bus == 0x800000000ull + 100);
+	CHECK_EQ_INT(dm_dma_window_bus(bar, sizeof(bar), &bus), 0);
+	CHECK_EQ_INT(dm_dma_window_bus(bar + 8000, 193, &bus), -EFAULT); /* one past */
+	CHECK_EQ_INT(dm_dma_window_bus((uint8_t *)(uintptr_t)((uintptr_t)bar - 1), 2, &bus),
+		     -EFAULT);
+	CHECK_EQ_INT(dm_dma_window_bus(bar + 10, UINT64_MAX, &bus), -EFAULT);
+	dm_dma_window_set(NULL, 0, 0);
+	CHECK_EQ_INT(dm_dma_window_bus(bar, 1, &bus), -EFAULT);
+}
+
+static void test_dma_mem(void)
+{
+	char path[96];
+	struct dma_mem m;
+	uint64_t pa;
+
+	if (geteuid() != 0) {
+		printf("# skipping DMA memory: pagemap frames need root\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "/dev/shm/airlock-test-dma-%d", (int)getpid());
+	CHECK_EQ_INT(dma_mem_open(path, 3 * DMA_MEM_PAGE - 5, &m), 0);
+	CHECK(m.size == 3 * DMA_MEM_PAGE);
+	for (unsigned int i = 0; i < 3; i++)
+		CHECK(m.page_phys[i] != 0 && m.page_phys[i] % DMA_MEM_PAGE == 0);
+	CHECK_EQ_INT(dma_mem_phys(&m, m.base + DMA_MEM_PAGE + 8, 16, &pa), 0);
+	CHECK(pa == m.page_phys[1] + 8);
+	CHECK_EQ_INT(dma_mem_phys(&m, m.base + DMA_MEM_PAGE - 8, 16, &pa), -EFAULT);
+	CHECK_EQ_INT(dma_mem_phys(&m, m.base + 3 * DMA_MEM_PAGE, 1, &pa), -EFAULT);
+	CHECK_EQ_INT(dma_mem_phys(&m, m.base - 1, 1, &pa), -EFAULT);
+	memcpy(m.base + 2 * DMA_MEM_PAGE, "kept", 4);
+	uint64_t first = m.page_phys[2];
+	dma_mem_close(&m);
+	/* The file's pages outlive the mapping: the same frames, the same
+	 * bytes, for the next process. */
+	CHECK_EQ_INT(dma_mem_open(path, 3 * DMA_MEM_PAGE, &m), 0);
+	CHECK(memcmp(m.base + 2 * DMA_MEM_PAGE, "kept", 4) == 0);
+	CHECK(m.page_phys[2] == first);
+	dma_mem_close(&m);
+	unlink(path);
+}
+
 int main(void)
 {
 	RUN(test_find);
+	RUN(test_window);
+	RUN(test_dma_mem);
 	return tap_done();
 }
