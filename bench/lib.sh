@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/lib.sh — what the guest benchmarks share: source it (after setting
 # TOP, the repository's root) from bench/disk.sh, net.sh, boot.sh,
 # stubdom.sh and report.sh. It sources bench/mem.sh (memory figures) and
@@ -115,6 +116,7 @@ blk_start() {
 	*) echo "blk_start: unknown mode $mode" >&2; return 2 ;;
 	esac
 	wait_sock "$W/blk.sock" || { echo "blk_start: $mode: no socket $W/blk.sock" >&2; return 1; }
+	# shellcheck disable=SC2034 # for the caller
 	BLK_ARGS=(-chardev "socket,id=c0,path=$W/blk.sock"
 		-device "vhost-user-blk-pci,chardev=c0,num-queues=1,queue-size=$q")
 }
@@ -246,8 +248,9 @@ dom_mem() {
 	r=$(rd "/local/domain/$2/airlock/dm-pid")
 	printf ' stubqemu_pss_kib=%s stubqemu_pss_noram_kib=%s stubqemu_uss_kib=%s' "$(mem_pss "$q")" \
 		"$(MEM_RAM_RE=$AIRLOCK_RAM_RE mem_pss_noram "$q")" "$(mem_uss "$q")"
+	# relay_uss_all: MEM_RAM_RE='^$' matches no mapping, so all are counted.
 	printf ' relay_uss_kib=%s relay_uss_all_kib=%s stub_ram_mib=%s\n' "$(uss_noram "$r")" \
-		"$(MEM_RAM_RE='^$NOTHING' mem_uss "$r")" \
+		"$(MEM_RAM_RE='^$' mem_uss "$r")" \
 		"$(tr '\0' '\n' <"/proc/$q/cmdline" 2>/dev/null | awk 'p { print $1 + 0; exit } $0 == "-m" { p = 1 }')"
 }
 

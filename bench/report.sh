@@ -57,14 +57,16 @@ while [ $# -gt 0 ]; do
 	--quick) QUICK=1 ;;
 	--rounds) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || usage; ROUNDS=$2; shift ;;
 	--boots) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || usage; BOOTS=$2; shift ;;
-	--dd-mib) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] && [ "$2" -le 1024 ] || usage; DD_MIB=$2; shift ;;
+	--dd-mib) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || usage; DD_MIB=$2; shift ;;
 	--net-seconds) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || usage; NSECS=$2; shift ;;
 	-*) usage ;;
 	*) ARGS+=("$1") ;;
 	esac
 	shift
 done
-[ ${#ARGS[@]} -ge 1 ] && [ ${#ARGS[@]} -le 2 ] || usage
+[ ${#ARGS[@]} -ge 1 ] || usage
+[ ${#ARGS[@]} -le 2 ] || usage
+[ "${DD_MIB:-1}" -le 1024 ] || usage # the scratch file's size
 if [ "$QUICK" = 1 ]; then
 	: "${ROUNDS:=1}" "${BOOTS:=1}" "${DD_MIB:=128}" "${NSECS:=2}"
 else
@@ -120,7 +122,7 @@ cleanup() {
 		ip netns del "$PEER_NS" 2>/dev/null
 		ip netns del "$NS" 2>/dev/null
 	fi
-	[ -n "${BENCH_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"
+	if [ -n "${BENCH_KEEP:-}" ]; then echo "kept $W" >&2; else rm -rf "$W"; fi
 	return "$rc"
 }
 trap cleanup EXIT
@@ -273,6 +275,7 @@ mem_now() {
 # terms PLACEMENT ROUND: what the guest's kernel sees of its disk and NIC.
 terms() {
 	local t
+	# shellcheck disable=SC2016 # expanded by the guest's shell
 	t=$(gssh 'f=$(cat /sys/block/vda/device/features)
 		echo blk_queues=$(ls -d /sys/block/vda/mq/*/ | wc -l) blk_depth=$(cat /sys/block/vda/mq/0/nr_tags) \
 			blk_indirect=$(echo "$f" | cut -c29) blk_event_idx=$(echo "$f" | cut -c30) \
@@ -385,41 +388,53 @@ readme_update() {
 # --- checks: the harness worked -------------------------------------------------------
 
 N=0 NFAIL=0
-tap() { N=$((N + 1)); if [ "$1" = 0 ]; then echo "ok $N - $2"; else NFAIL=$((NFAIL + 1)); echo "not ok $N - $2"; fi; }
+# ck DESCRIPTION COMMAND...: one TAP case, passing when COMMAND succeeds.
+ck() {
+	local d=$1
+	shift
+	N=$((N + 1))
+	if "$@"; then echo "ok $N - $d"; else NFAIL=$((NFAIL + 1)); echo "not ok $N - $d"; fi
+}
 is_png() { [ -s "$1" ] && [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
 positive() { awk -v x="$1" 'BEGIN { exit !(x + 0 > 0) }'; }
+rows_of() { grep -c "^| \`$1\` |" "$OUT/bench-report.md" || true; }
 
-checks() {
-	local p f v png n tables
-	# Every figure, every placement that has it: non-zero (report.py's
-	# figures.txt: "PLACEMENT FIGURE MEDIAN").
-	while read -r p f; do
-		v=$(awk -v p="$p" -v f="$f" '$1 == p && $2 == f { print $3 }' "$W/dat/figures.txt")
-		positive "${v:-0}" && tap 0 "$p $f: ${v}" || tap 1 "$p $f: no non-zero figure (${v:-none})"
-	done < <(for p in qemu qsd dom0 stub native; do
+# expected_figures: "PLACEMENT FIGURE" for every figure the report must have.
+expected_figures() {
+	local p
+	for p in "${PLACEMENTS[@]}"; do
 		printf '%s %s\n' "$p" dd_read_mib_s "$p" dd_write_mib_s "$p" g2h_mbit_s "$p" h2g_mbit_s
 	done
 	for p in "${BOOT_PLACEMENTS[@]}"; do echo "$p ssh_s"; done
 	for p in qemu qsd dom0 stub; do echo "$p host_mem_mib"; done
-	echo "stub stub_ram_mib")
+	echo "stub stub_ram_mib"
+}
+
+checks() {
+	local p f v png n terms
+	# Every figure of every placement that has it is non-zero (report.py's
+	# figures.txt: "PLACEMENT FIGURE MEDIAN").
+	while read -r p f; do
+		v=$(awk -v p="$p" -v f="$f" '$1 == p && $2 == f { print $3 }' "$W/dat/figures.txt")
+		ck "$p $f is a non-zero figure: ${v:-none}" positive "${v:-0}"
+	done < <(expected_figures)
 	for png in disk net boot mem; do
-		is_png "$OUT/bench-report/$png.png" && tap 0 "$png.png is a PNG ($(stat -c %s "$OUT/bench-report/$png.png") bytes)" ||
-			tap 1 "$png.png missing or not a PNG"
+		ck "$png.png is a PNG ($(stat -c %s "$OUT/bench-report/$png.png" 2>/dev/null || echo 0) bytes)" \
+			is_png "$OUT/bench-report/$png.png"
 	done
-	# Every table has a row per placement: results, ÷ dom0, ÷ native, boots,
-	# memory, the guests' view.
-	tables=6
+	# A row per placement in each of the 6 tables: the guests' view,
+	# results, ÷ dom0, ÷ native, boots, memory; the 11 goals.
 	for p in "${PLACEMENTS[@]}"; do
-		n=$(grep -c "^| \`$p\` |" "$OUT/bench-report.md" || true)
-		[ "$n" = "$tables" ] && tap 0 "report: $p has a row in all $tables tables" || tap 1 "report: $p has $n rows, not $tables"
+		n=$(rows_of "$p")
+		ck "report: $p has a row in each of the 6 tables ($n)" test "$n" = 6
 	done
 	n=$(grep -c '^| goal: ' "$OUT/bench-report.md" || true)
-	[ "$n" = 11 ] && tap 0 "report: 11 goal rows" || tap 1 "report: $n goal rows, not 11"
-	grep -q '^!\[.*\](bench-report/disk.png)' "$OUT/bench-report.md" && tap 0 "report links the plots" || tap 1 "report does not link the plots"
-	n=$(awk '/^what=terms/ { sub(/ round=[0-9]+/, ""); $2 = ""; print }' "$W/raw" | sort -u | wc -l)
-	[ "$n" = 1 ] && tap 0 "every guest saw the same disk and NIC queues: $(awk '/^what=terms/ { $1 = $2 = $3 = ""; print; exit }' "$W/raw")" ||
-		tap 1 "guests saw different queues: $(grep '^what=terms' "$W/raw" | tr '\n' ';')"
-	[ -z "$("$AIRLOCK_BIN" list | tail -n +2)" ] && tap 0 "no domain left" || tap 1 "domains left: $("$AIRLOCK_BIN" list)"
+	ck "report: a row for each of the 11 goals ($n)" test "$n" = 11
+	ck "report: the plots are linked" grep -q '^!\[.*\](bench-report/disk.png)' "$OUT/bench-report.md"
+	# What the guests saw of their devices is the same for every placement.
+	terms=$(awk '/^what=terms/ { sub(/ round=[0-9]+/, ""); $1 = $2 = ""; print }' "$W/raw" | sort -u)
+	ck "every guest saw the same disk and NIC queues:${terms//$'\n'/ |}" test "$(wc -l <<<"$terms")" = 1
+	ck "no domain left" test -z "$("$AIRLOCK_BIN" list | tail -n +2)"
 	echo "1..$N"
 }
 
