@@ -56,6 +56,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
+. "$TOP/bench/lib.sh"
 STORE_BIN=$BUILD/store/airlock-store
 AIRLOCK_BIN=$BUILD/cli/airlock
 export AIRLOCK_SUPERVISOR=$BUILD/supervisor/airlock-supervisor
@@ -120,34 +121,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# in_net CMD...: joins the namespace's network only (`ip netns exec` would
-# hide /sys/fs/cgroup from the supervisor that create starts).
-in_net() { nsenter --net=/run/netns/"$NS" "$@"; }
-in_ns() { ip netns exec "$NS" "$@"; }
-
-# port_open: a TCP connect to the guest's port 22 succeeds within 0.3 s.
-port_open() {
-	in_net timeout 0.3 bash -c "exec 3<>/dev/tcp/$GUEST_IP/22" 2>/dev/null
-}
-# ssh_true: the guest runs `true` over ssh.
-ssh_true() {
-	in_net ssh -q -i "$D/key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-		-o ConnectTimeout=5 -o BatchMode=yes root@"$GUEST_IP" true 2>/dev/null
-}
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-
-# stats: reads numbers (one a line), prints "mean median min max stddev"
-# (stddev of the sample, n-1; 0 for one value).
-stats() {
-	sort -g | awk '{ v[NR] = $1; s += $1 }
-	END {
-		n = NR; m = s / n
-		med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-		for (i = 1; i <= n; i++) ss += (v[i] - m) ^ 2
-		sd = (n > 1) ? sqrt(ss / (n - 1)) : 0
-		printf "%.2f %.2f %.2f %.2f %.2f\n", m, med, v[1], v[n], sd
-	}'
-}
+# in_net, in_ns, port_open, gssh, elapsed, stats: bench/lib.sh.
 
 # guest_clock: the guest's own uptimes from its console log (init prints
 # "airlock-guest: [UPTIMEs] ..." lines): "STAGE1 LAST", the uptime when the
@@ -183,7 +157,7 @@ one_boot() {
 	# ssh, polled every 0.2 s: a 0.3 s TCP probe of port 22 first (cheap,
 	# and bounded while the guest has no address yet), then `ssh true`.
 	deadline=$((SECONDS + BOOT_TIMEOUT))
-	until port_open && ssh_true; do
+	until port_open && gssh true 2>/dev/null; do
 		[ "$SECONDS" -lt "$deadline" ] || fail "boot $i: no ssh after $BOOT_TIMEOUT s"
 		[ -n "$("$AIRLOCK_BIN" list 2>/dev/null | awk -v n="$NAME" '$2 == n')" ] ||
 			fail "boot $i: the domain ended before answering ssh"
@@ -217,34 +191,22 @@ for c in ip nsenter ssh timeout; do
 done
 
 D=$(mktemp -d /tmp/airlock-bootbench.XXXXXX)
-export XENSTORED_PATH=$D/store.sock AIRLOCK_RUN_DIR=$D/run AIRLOCK_LOG_DIR=$D/log
-mkdir -p "$D/state" "$D/run" "$D/log"
+KEY=$D/key
+export AIRLOCK_RUN_DIR=$D/run AIRLOCK_LOG_DIR=$D/log
+mkdir -p "$D/run" "$D/log"
 
 say "guest images (images/build.sh, cached):"
-bash "$TOP/images/build.sh" >"$D/images.log" 2>&1 || {
-	tail -n 20 "$D/images.log" | while IFS= read -r l; do say "  $l"; done
+bench_images "$D" 2>"$D/images.err" || {
+	while IFS= read -r l; do say "  $l"; done <"$D/images.err"
 	fail "images/build.sh failed"
 }
 say "  $(tail -n 1 "$D/images.log")"
 [ -s "$KERNEL" ] || fail "$KERNEL is missing (images/build.sh made none)"
-cp "$IMG/id_ed25519" "$D/key"
-chmod 600 "$D/key"
 
-"$STORE_BIN" --socket "$D/store.sock" --state "$D/state" 2>"$D/store.log" &
-STORE_PID=$!
-for _ in $(seq 1 100); do
-	[ -S "$D/store.sock" ] && break
-	kill -0 "$STORE_PID" 2>/dev/null || fail "airlock-store exited: $(cat "$D/store.log")"
-	sleep 0.05
-done
-[ -S "$D/store.sock" ] || fail "airlock-store did not create its socket"
+store_start "$D" 2>"$D/store.err" || fail "$(cat "$D/store.err")"
 
-ip netns add "$NS"
 NS_MADE=1
-in_ns ip link set lo up
-in_ns ip link add br0 type bridge
-in_ns ip addr add 10.77.0.1/24 dev br0
-in_ns ip link set br0 up
+bench_netns 10.77.0.1/24
 # The guest's MAC is known: a permanent neighbour entry spares each probe
 # the ARP retry timer (1 s), which would otherwise blur the ssh figure.
 in_ns ip neigh replace "$GUEST_IP" lladdr "$GUEST_MAC" dev br0 nud permanent

@@ -25,7 +25,7 @@ BUILD_ARG=$BUILD
 BUILD=$(cd "$BUILD" && pwd)
 DM=$BUILD/dm/airlock-dm
 [ -x "$DM" ] || { echo "bench/disk.sh: $DM: not built" >&2; exit 1; }
-. "$TOP/bench/mem.sh"
+. "$TOP/bench/lib.sh"
 QUICK=0
 SECS=5
 ROUNDS=5
@@ -41,79 +41,28 @@ done
 IMG=$TOP/out/images
 W=$(mktemp -d /tmp/airlock-bdisk.XXXXXX)
 NS=airlock-bd$$
+KEY=$W/key
+GUEST_IP=10.79.0.2
 QPID="" SPID=""
 cleanup() {
-	[ -n "$QPID" ] && kill "$QPID" 2>/dev/null
-	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
-	wait 2>/dev/null
+	engine_stop
 	ip netns del "$NS" 2>/dev/null
 	rm -rf "$W"
 }
 trap cleanup EXIT
 
-bash "$TOP/images/build.sh" >"$W/images.log" 2>&1 || { cat "$W/images.log"; exit 1; }
-cp "$IMG/id_ed25519" "$W/key" && chmod 600 "$W/key"
-# Real blocks: reads of a fallocate()d file never reach the disk.
-dd if=/dev/zero of="$W/disk.raw" bs=4M count=256 oflag=direct status=none
-ip netns add "$NS"
-ip netns exec "$NS" ip link set lo up
-ip netns exec "$NS" ip link add br0 type bridge
-ip netns exec "$NS" ip addr add 10.79.0.1/24 dev br0
-ip netns exec "$NS" ip link set br0 up
-ip netns exec "$NS" ip tuntap add tap0 mode tap
-ip netns exec "$NS" ip link set tap0 master br0 up
+bench_images "$W" || exit 1
+bench_scratch "$W/disk.raw"
+bench_netns 10.79.0.1/24
+in_ns ip tuntap add tap0 mode tap
+in_ns ip link set tap0 master br0 up
 
-gssh() {
-	ip netns exec "$NS" ssh -q -i "$W/key" -o StrictHostKeyChecking=no \
-		-o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o BatchMode=yes \
-		-o ServerAliveInterval=5 root@10.79.0.2 "$@"
-}
-
-# boot CONFIG: starts the engine with CONFIG's disk device, waits for ssh.
+# boot CONFIG: starts the engine with CONFIG's disk device (bench/lib.sh's
+# blk_start: qemu, qsd or dm, one queue of 256), waits for ssh.
 boot() {
-	local disk=() mem=(-m 512 -object memory-backend-memfd,id=mem,size=512M,share=on -machine pc,memory-backend=mem)
-	case $1 in
-	qemu)
-		disk=(-blockdev "driver=file,filename=$W/disk.raw,node-name=f0,cache.direct=on,aio=threads"
-			-blockdev "driver=raw,file=f0,node-name=d0,cache.direct=on"
-			-device "virtio-blk-pci,drive=d0,num-queues=1,queue-size=256")
-		;;
-	qsd)
-		qemu-storage-daemon \
-			--blockdev "driver=file,filename=$W/disk.raw,node-name=f0,cache.direct=on,aio=threads" \
-			--blockdev "driver=raw,file=f0,node-name=d0,cache.direct=on" \
-			--export "type=vhost-user-blk,id=e0,node-name=d0,addr.type=unix,addr.path=$W/qsd.sock,writable=on,num-queues=1" \
-			>"$W/qsd.log" 2>&1 &
-		SPID=$!
-		for _ in $(seq 1 50); do [ -S "$W/qsd.sock" ] && break; sleep 0.1; done
-		disk=(-chardev "socket,id=c0,path=$W/qsd.sock"
-			-device "vhost-user-blk-pci,chardev=c0,num-queues=1,queue-size=256")
-		;;
-	dm)
-		rm -f "$W/dm.sock"
-		"$DM" --socket-path "$W/dm.sock" --blk-file "$W/disk.raw" >>"$W/dm.log" 2>&1 &
-		SPID=$!
-		for _ in $(seq 1 50); do [ -S "$W/dm.sock" ] && break; sleep 0.1; done
-		disk=(-chardev "socket,id=c0,path=$W/dm.sock"
-			-device "vhost-user-blk-pci,chardev=c0,num-queues=1,queue-size=256")
-		;;
-	esac
-	ip netns exec "$NS" qemu-system-x86_64 -accel tcg -cpu max -smp 1 "${mem[@]}" \
-		-nodefaults -display none -serial "file:$W/console-$1.log" \
-		-kernel "$IMG/vmlinux" -initrd "$IMG/initrd.img" \
-		-append "console=ttyS0 root=none airlock.ip=10.79.0.2/24 quiet" \
-		"${disk[@]}" -netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
-		-device virtio-net-pci,netdev=n0 >"$W/qemu-$1.log" 2>&1 &
-	QPID=$!
-	for _ in $(seq 1 300); do gssh true 2>/dev/null && return 0; sleep 0.5; done
-	echo "bench/disk.sh: $1: guest did not answer ssh" >&2
-	tail -5 "$W/console-$1.log" >&2
-	return 1
-}
-
-halt() {
-	kill "$QPID" 2>/dev/null; wait "$QPID" 2>/dev/null; QPID=""
-	if [ -n "$SPID" ]; then kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; SPID=""; fi
+	blk_start "$1" "$W/disk.raw" 256
+	engine_start "$1" "airlock.ip=$GUEST_IP/24" "${BLK_ARGS[@]}" \
+		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no -device virtio-net-pci,netdev=n0
 }
 
 # probe CONFIG ROUND MODE: one ioprobe run in the guest into $W/raw; memory
@@ -138,7 +87,7 @@ run() {
 	fi
 	boot "$1"
 	for m in seqread seqwrite randread; do probe "$1" "$2" "$m"; done
-	halt
+	engine_stop
 }
 
 CONFIGS=(qemu qsd dm native)
@@ -185,7 +134,7 @@ echo "$memtable"
 	echo
 	echo "Measured by \`bench/disk.sh $BUILD_ARG\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$TOP" rev-parse --short HEAD)."
 	echo
-	echo "- Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs; kernel $(uname -r)."
+	echo "- Machine: $(machine_desc)."
 	echo "- Accelerator: TCG (the host probe's choice here; see docs/host.md)."
 	echo "- Guest: airlock's image (out/images, $(awk '/linux-image-[0-9]/ {print $2, $3; exit}' "$IMG/manifest.txt")), 1 vCPU, 512 MiB, booted from vmlinux + initramfs; the scratch disk is /dev/vda."
 	echo "- Same terms: 1 queue of 256 descriptors; guest RAM a shared memfd (memory-backend-memfd, share=on) in every configuration; host page cache bypassed (cache.direct=on, aio=threads for QEMU and qemu-storage-daemon; O_DIRECT with io_uring for airlock-dm; O_DIRECT for native); a 1 GiB raw file written in full beforehand; one request in flight (images/tools/ioprobe.c, O_DIRECT in the guest): sequential read and write in 1 MiB blocks, random reads in 4 KiB blocks, $SECS s each."
@@ -208,10 +157,7 @@ echo "$memtable"
 	echo "show mostly in the random-read IOPS; native shows what the disk itself does."
 	echo
 	# A hand-written "## Analysis" section (profiles, causes) survives reruns.
-	if [ -f "$TOP/docs/bench-disk.md" ]; then
-		awk '/^## / { keep = ($0 == "## Analysis") } keep { l[++n] = $0 }
-			END { while (n > 0 && l[n] == "") n--; for (i = 1; i <= n; i++) print l[i]; if (n) print "" }' "$TOP/docs/bench-disk.md"
-	fi
+	doc_analysis "$TOP/docs/bench-disk.md"
 	echo "## Raw runs"
 	echo
 	echo '```'

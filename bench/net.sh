@@ -28,7 +28,7 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "$BUILD" && pwd)
 DM=$BUILD/dm/airlock-dm
 [ -x "$DM" ] || { echo "bench/net.sh: $DM: not built" >&2; exit 1; }
-. "$TOP/bench/mem.sh"
+. "$TOP/bench/lib.sh"
 QUICK=0
 SECS=10
 ROUNDS=5
@@ -44,33 +44,21 @@ done
 IMG=$TOP/out/images
 W=$(mktemp -d /tmp/airlock-bnet.XXXXXX)
 NS=airlock-bn$$
-GUEST=10.80.0.2
+GUEST_IP=10.80.0.2
+KEY=$W/key
 MAC=52:54:00:50:00:02
 QPID="" SPID=""
 cleanup() {
-	[ -n "$QPID" ] && kill "$QPID" 2>/dev/null
-	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
-	wait 2>/dev/null
+	engine_stop
 	ip netns del "$NS" 2>/dev/null
 	rm -rf "$W"
 }
 trap cleanup EXIT
 
-bash "$TOP/images/build.sh" >"$W/images.log" 2>&1 || { cat "$W/images.log"; exit 1; }
-cp "$IMG/id_ed25519" "$W/key" && chmod 600 "$W/key"
-ip netns add "$NS"
-ip netns exec "$NS" ip link set lo up
-ip netns exec "$NS" ip link add br0 type bridge
-ip netns exec "$NS" ip addr add 10.80.0.1/24 dev br0
-ip netns exec "$NS" ip link set br0 up
-ip netns exec "$NS" ip tuntap add tap0 mode tap
-ip netns exec "$NS" ip link set tap0 master br0 up
-
-gssh() {
-	ip netns exec "$NS" ssh -q -i "$W/key" -o StrictHostKeyChecking=no \
-		-o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o BatchMode=yes \
-		-o ServerAliveInterval=5 root@$GUEST "$@"
-}
+bench_images "$W" || exit 1
+bench_netns 10.80.0.1/24
+in_ns ip tuntap add tap0 mode tap
+in_ns ip link set tap0 master br0 up
 
 # Opens tap0 as airlock-dm wants it (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR) and
 # execs the command with the fd's number in place of @TAPFD@.
@@ -95,34 +83,21 @@ boot() {
 		ip netns exec "$NS" python3 -c "$TAPHELPER" "$DM" \
 			--device "net,socket=$W/net.sock,tap-fd=@TAPFD@,mac=$MAC" >>"$W/dm.log" 2>&1 &
 		SPID=$!
-		for _ in $(seq 1 50); do [ -S "$W/net.sock" ] && break; sleep 0.1; done
+		wait_sock "$W/net.sock"
 		nic=(-chardev "socket,id=c1,path=$W/net.sock" -netdev vhost-user,id=n0,chardev=c1
 			-device "virtio-net-pci,netdev=n0,$q,vectors=0") ;;
 	esac
-	ip netns exec "$NS" qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m 512 \
-		-object memory-backend-memfd,id=mem,size=512M,share=on -machine pc,memory-backend=mem \
-		-nodefaults -display none -serial "file:$W/console-$1.log" \
-		-kernel "$IMG/vmlinux" -initrd "$IMG/initrd.img" \
-		-append "console=ttyS0 root=none airlock.ip=$GUEST/24 airlock.iperf3 quiet" \
-		"${nic[@]}" >"$W/qemu-$1.log" 2>&1 &
-	QPID=$!
-	for _ in $(seq 1 300); do gssh true 2>/dev/null && return 0; sleep 0.5; done
-	echo "bench/net.sh: $1: guest did not answer ssh" >&2
-	tail -5 "$W/console-$1.log" "$W/qemu-$1.log" >&2
-	[ -s "$W/dm.log" ] && tail -5 "$W/dm.log" >&2
-	return 1
-}
-
-halt() {
-	kill "$QPID" 2>/dev/null; wait "$QPID" 2>/dev/null; QPID=""
-	if [ -n "$SPID" ]; then kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; SPID=""; fi
+	engine_start "$1" "airlock.ip=$GUEST_IP/24 airlock.iperf3" "${nic[@]}" || {
+		[ -s "$W/dm.log" ] && tail -5 "$W/dm.log" >&2
+		return 1
+	}
 }
 
 # xfer CONFIG ROUND DIR: one iperf3 run into $W/raw, memory sampled halfway.
 xfer() {
 	local rev=()
 	[ "$3" = g2h ] && rev=(-R)
-	ip netns exec "$NS" iperf3 -c $GUEST -t "$SECS" -O 1 -J "${rev[@]}" >"$W/iperf.json" 2>&1 &
+	iperf_run "$W/iperf.json" "$GUEST_IP" "$SECS" "${rev[@]}" &
 	local p=$!
 	sleep "$(awk -v s="$SECS" 'BEGIN { print 1.5 + s / 2 }')"
 	mem_sample "config=$1 round=$2 dir=$3" "$QPID" $SPID >>"$W/mem"
@@ -131,19 +106,14 @@ xfer() {
 		cat "$W/iperf.json" >&2
 		exit 1
 	fi
-	/usr/bin/python3 - "$W/iperf.json" "config=$1 round=$2 dir=$3" >>"$W/raw" <<'PY'
-import json, sys
-e = json.load(open(sys.argv[1]))['end']
-r, s = e['sum_received'], e['sum_sent']
-print(f"{sys.argv[2]} seconds={r['seconds']:.2f} bytes={r['bytes']} mbit_per_s={r['bits_per_second'] / 1e6:.1f} retransmits={s.get('retransmits', 0)}")
-PY
+	iperf_line "$W/iperf.json" "config=$1 round=$2 dir=$3" >>"$W/raw"
 	sleep 0.5
 }
 
 run() {
 	boot "$1"
 	for d in g2h h2g; do xfer "$1" "$2" "$d"; done
-	halt
+	engine_stop
 }
 
 CONFIGS=(qemu-msix qemu-intx dm)
@@ -175,7 +145,7 @@ if [ "$QUICK" = 1 ]; then
 	while read -r line; do
 		n=$((n + 1))
 		echo "ok $n - net bench ran: $line"
-	done < <(awk '{ print $1, $3, $6 }' "$W/raw")
+	done < <(awk '{ print $1, $3, $4 }' "$W/raw")
 	echo "1..$n"
 	echo "$memtable" | sed 's/^/# /'
 	exit 0
@@ -188,7 +158,7 @@ DOC=$TOP/docs/bench-net.md
 	echo
 	echo "Measured by \`bench/net.sh $(realpath --relative-to="$TOP" "$BUILD")\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$TOP" rev-parse --short HEAD)."
 	echo
-	echo "- Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs; kernel $(uname -r)."
+	echo "- Machine: $(machine_desc)."
 	echo "- Accelerator: TCG; QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}'); iperf3 $(iperf3 --version | head -1 | awk '{print $2}')."
 	echo "- Guest: airlock's image (out/images, $(awk '/linux-image-[0-9]/ {print $2, $3; exit}' "$IMG/manifest.txt")), 1 vCPU, 512 MiB (memory-backend-memfd, share=on, in every configuration), booted from vmlinux + initramfs, \`iperf3 -s\` started by its init."
 	echo "- Same terms: virtio-net with one rx and one tx queue of 256 descriptors each (rx_queue_size=256, tx_queue_size=256: QEMU's defaults, set explicitly), the same MAC; the host side is a tap with a vnet header (offloads on) on a bridge in a network namespace the script makes; the peer is iperf3 in that namespace (one TCP stream, $SECS s after 1 s omitted, the receiver's figure). No traffic leaves the machine."
@@ -207,10 +177,7 @@ DOC=$TOP/docs/bench-net.md
 	echo "$memtable"
 	echo
 	# A hand-written "## Analysis" section (profiles, causes) survives reruns.
-	if [ -f "$DOC" ]; then
-		awk '/^## / { keep = ($0 == "## Analysis") } keep { l[++n] = $0 }
-			END { while (n > 0 && l[n] == "") n--; for (i = 1; i <= n; i++) print l[i]; if (n) print "" }' "$DOC"
-	fi
+	doc_analysis "$DOC"
 	echo "## Raw runs"
 	echo
 	echo '```'

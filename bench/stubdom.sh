@@ -59,7 +59,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-. "$TOP/bench/mem.sh"
+. "$TOP/bench/lib.sh"
 STORE_BIN=$BUILD/store/airlock-store
 AIRLOCK_BIN=$BUILD/cli/airlock
 export AIRLOCK_SUPERVISOR=$BUILD/supervisor/airlock-supervisor
@@ -77,9 +77,10 @@ BRIDGE_IP=10.78.0.1
 BOOT_TIMEOUT=${BENCH_BOOT_TIMEOUT:-300}
 
 D=$(mktemp -d /tmp/airlock-bstub.XXXXXX)
+KEY=$D/key
 STORE_PID="" WATCH_PID="" DOMAIN_UP=0 NS_MADE=0
-export XENSTORED_PATH=$D/store.sock AIRLOCK_RUN_DIR=$D/run AIRLOCK_LOG_DIR=$D/log
-mkdir -p "$D/state" "$D/run" "$D/log"
+export AIRLOCK_RUN_DIR=$D/run AIRLOCK_LOG_DIR=$D/log
+mkdir -p "$D/run" "$D/log"
 
 say() { if [ "$QUICK" = 1 ]; then printf '# %s\n' "$*"; else printf '%s\n' "$*" >&2; fi; }
 fail() {
@@ -109,40 +110,17 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-in_ns() { ip netns exec "$NS" "$@"; }
-# create runs with the namespace's network only: `ip netns exec` would hide
-# the cgroup mounts from the supervisor.
-in_net() { nsenter --net=/run/netns/"$NS" "$@"; }
-gssh() {
-	in_ns ssh -q -i "$D/key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-		-o ConnectTimeout=5 -o BatchMode=yes -o ServerAliveInterval=5 root@"$GUEST_IP" "$@"
-}
-domid_of() { "$AIRLOCK_BIN" list | awk -v n="$1" '$2 == n { print $1 }'; }
-rd() { "$AIRLOCK_BIN" read "$1" 2>/dev/null || true; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-# USS of a process without the guest RAM mappings: the engine's memfd, and
-# the relay's guest RAM file (it maps the whole of the guest's RAM).
-# The guest's RAM is the supervisor's memfd ("/memfd:airlock:NAME"), mapped
-# by the engine and, as the ivshmem BAR, by the stub QEMU.
-RAM_RE='memfd:'
-uss_noram() { MEM_RAM_RE=$RAM_RE mem_uss "$1"; }
+# in_ns, in_net (create runs with the namespace's network only), gssh,
+# domid_of, rd, elapsed, dom_mem (memory from the store's pids; guest RAM:
+# the supervisor's memfd), iperf_run, iperf_line: bench/lib.sh.
 
 # --- preparation --------------------------------------------------------------
-bash "$TOP/images/build.sh" >"$D/images.log" 2>&1 || { cat "$D/images.log" >&2; fail "images/build.sh"; }
+bench_images "$D" || fail "images/build.sh"
 bash "$TOP/images/stubdom/build.sh" >"$D/stubimg.log" 2>&1 || { tail -20 "$D/stubimg.log" >&2; fail "images/stubdom/build.sh"; }
-cp "$IMG/id_ed25519" "$D/key" && chmod 600 "$D/key"
-# Real blocks, written once: reads of a sparse file never reach the disk.
-dd if=/dev/zero of="$D/scratch.raw" bs=4M count=256 oflag=direct status=none
-"$STORE_BIN" --socket "$D/store.sock" --state "$D/state" 2>"$D/store.log" &
-STORE_PID=$!
-for _ in $(seq 1 100); do [ -S "$D/store.sock" ] && break; sleep 0.1; done
-[ -S "$D/store.sock" ] || fail "airlock-store did not start"
-ip netns add "$NS"
+bench_scratch "$D/scratch.raw"
+store_start "$D" || fail "airlock-store did not start"
 NS_MADE=1
-in_ns ip link set lo up
-in_ns ip link add br0 type bridge
-in_ns ip addr add "$BRIDGE_IP/24" dev br0
-in_ns ip link set br0 up
+bench_netns "$BRIDGE_IP/24"
 
 # cfg PLACEMENT: the guest's config.
 cfg() {
@@ -191,7 +169,7 @@ epoch_of_ticks() {
 # stub_times: appends "qemu_to_serving_s= uptime_at_serving_s= qemu_to_kernel_s=
 # stub_memtotal_kib= stub_memavail_kib=" for the stub domain just created.
 stub_times() {
-	local sid=$1 log="$AIRLOCK_LOG_DIR/$NAME-dm.console.log" ticks qstart seen init up mt ma up0
+	local sid=$1 log="$AIRLOCK_LOG_DIR/$NAME-dm.console.log" ticks qstart seen init up up0
 	ticks=$(rd "/local/domain/$sid/airlock/engine-start")
 	qstart=$(epoch_of_ticks "$ticks")
 	for _ in $(seq 1 300); do [ -s "$D/serving.at" ] && break; sleep 0.1; done
@@ -207,41 +185,27 @@ stub_times() {
 			if (served && after == "") after = t; last = t }
 		/stub: serving/ && !served { served = 1; before = last }
 		END { print before, after }')
-	mt=$(tr -d '\r' <"$log" | sed -n 's/.*memory: .*MemTotal: \([0-9]*\) KiB.*/\1/p' | head -1)
-	ma=$(tr -d '\r' <"$log" | sed -n 's/.*MemAvailable: \([0-9]*\) KiB.*/\1/p' | head -1)
 	set -- $up
-	echo "qemu_to_serving_s=$(elapsed "$qstart" "${seen:-$qstart}") qemu_to_init_s=$(elapsed "$qstart" "${init:-$qstart}") uptime_at_init_s=${up0:-0} uptime_before_serving_s=${1:-0} uptime_after_serving_s=${2:-0} stub_memtotal_kib=${mt:-0} stub_memavail_kib=${ma:-0}"
+	echo "qemu_to_serving_s=$(elapsed "$qstart" "${seen:-$qstart}") qemu_to_init_s=$(elapsed "$qstart" "${init:-$qstart}") uptime_at_init_s=${up0:-0} uptime_before_serving_s=${1:-0} uptime_after_serving_s=${2:-0} $(stub_console_mem "$log")"
 }
 
 # sample_mem PLACEMENT ROUND WHAT GUEST_DOMID STUB_DOMID
 sample_mem() {
-	local eng dm line
-	eng=$(rd "/local/domain/$4/airlock/engine-pid")
-	line="placement=$1 round=$2 during=$3 engine_pss_kib=$(mem_pss "$eng") engine_pss_noram_kib=$(MEM_RAM_RE=$RAM_RE mem_pss_noram "$eng")"
+	echo "placement=$1 round=$2 during=$3 $(dom_mem "$4" ${5:+"$5"})" >>"$D/mem"
 	if [ "$1" = stub ]; then
 		local q r
 		q=$(rd "/local/domain/$5/airlock/engine-pid")
 		r=$(rd "/local/domain/$5/airlock/dm-pid")
-		line="$line stubqemu_pss_kib=$(mem_pss "$q") stubqemu_pss_noram_kib=$(MEM_RAM_RE=$RAM_RE mem_pss_noram "$q") stubqemu_uss_kib=$(mem_uss "$q") relay_uss_kib=$(uss_noram "$r") relay_uss_all_kib=$(MEM_RAM_RE='^$NOTHING' mem_uss "$r")"
 		[ -f "$D/stubqemu.maps" ] || awk '{ print $2, $6 }' "/proc/$q/maps" >"$D/stubqemu.maps" 2>/dev/null || true
 		[ -f "$D/relaymaps.txt" ] || cp "/proc/$r/maps" "$D/relaymaps.txt" 2>/dev/null || true
-	else
-		dm=$(rd "/local/domain/$4/airlock/dm-pid")
-		line="$line dm_uss_kib=$(uss_noram "$dm")"
 	fi
-	echo "$line" >>"$D/mem"
+	return 0
 }
 
-# iperf_once ARGS...: one iperf3 run from the namespace into $D/iperf.json;
-# retries while the guest's server is not listening.
-iperf_once() {
-	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		in_ns iperf3 -c "$GUEST_IP" -t "$NSECS" -O 1 -J "$@" >"$D/iperf.json" 2>&1 && return 0
-		grep -qE 'unable to connect|server is busy|Connection refused' "$D/iperf.json" || return 1
-		sleep 1
-	done
-	return 1
-}
+# iperf_once ARGS...: one iperf3 run from the namespace into $D/iperf.json
+# (bench/lib.sh's iperf_run: retried while the guest's server is not
+# listening yet).
+iperf_once() { iperf_run "$D/iperf.json" "$GUEST_IP" "$NSECS" "$@"; }
 
 # one_run PLACEMENT ROUND
 one_run() {
@@ -296,12 +260,7 @@ one_run() {
 			sample_mem "$p" "$r" net "$domid" "$sid"
 		fi
 		wait "$ip" || { cat "$D/iperf.json" >&2; fail "$p round $r: iperf3 $dir"; }
-		/usr/bin/python3 - "$D/iperf.json" "placement=$p round=$r what=net dir=$dir" >>"$D/raw" <<'PY'
-import json, sys
-e = json.load(open(sys.argv[1]))['end']
-r, s = e['sum_received'], e['sum_sent']
-print(f"{sys.argv[2]} seconds={r['seconds']:.2f} mbit_per_s={r['bits_per_second'] / 1e6:.1f} sent_mbit_per_s={s['bits_per_second'] / 1e6:.1f} retransmits={s.get('retransmits', 0)}")
-PY
+		iperf_line "$D/iperf.json" "placement=$p round=$r what=net dir=$dir" >>"$D/raw"
 		sleep 0.5
 	done
 	[ "$p" = stub ] && cp "$AIRLOCK_LOG_DIR/$NAME-dm.console.log" "$D/stubcon-$r.log"
@@ -445,7 +404,7 @@ DOC=$TOP/docs/bench-stubdom.md
 	echo
 	echo "Measured by \`bench/stubdom.sh $BUILD_ARG\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$TOP" rev-parse --short HEAD)."
 	echo
-	echo "- Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs, shared with other work; kernel $(uname -r). Load average (1/5/15 min) before the run: $LOAD0; after: $LOAD1 (each boot's 1-minute figure is in the raw runs)."
+	echo "- Machine: $(machine_desc), shared with other work. Load average (1/5/15 min) before the run: $LOAD0; after: $LOAD1 (each boot's 1-minute figure is in the raw runs)."
 	echo "- Accelerator: $("$AIRLOCK_BIN" info 2>/dev/null | awk '/^accelerator:/ { print $2 }') for the guest; the stub domain always runs under TCG. QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}'); iperf3 $(iperf3 --version | head -1 | awk '{print $2}')."
 	echo "- Guest: airlock's image (out/images, $(awk '/linux-image-[0-9]/ {print $2, $3; exit}' "$IMG/manifest.txt")), created with \`airlock create\` (build/cli/airlock, a private airlock-store): 1 vCPU, 256 MiB, $(basename "$KERNEL") + initrd, a fresh copy of rootfs.ext4 as xvda, a 1 GiB raw scratch file (written in full beforehand) as xvdb (/dev/vdb in the guest), one vif on a bridge in a network namespace the script makes. Placements: \`device_model_version = \"airlock\"\` (dom0: airlock-dm a host process) and the same plus \`device_model_stubdomain_override = 1\` (stub: airlock-dm in the stub domain $NAME-dm, TCG, 32 MiB; airlock-relay in dom0)."
 	echo "- create → ssh: from just before \`airlock create\` to the first \`ssh root@guest true\` that succeeds (polled every 0.2 s)."
@@ -457,10 +416,7 @@ DOC=$TOP/docs/bench-stubdom.md
 	echo
 	echo "$table"
 	echo
-	if [ -f "$DOC" ]; then
-		awk '/^## / { keep = ($0 == "## Analysis") } keep { l[++n] = $0 }
-			END { while (n > 0 && l[n] == "") n--; for (i = 1; i <= n; i++) print l[i]; if (n) print "" }' "$DOC"
-	fi
+	doc_analysis "$DOC"
 	echo "## Raw runs"
 	echo
 	echo '```'
