@@ -9,13 +9,20 @@
 #   make bench-disk  in-guest disk figures per placement (writes docs/bench-disk.md)
 #   make bench-net   iperf3 to and from a guest per placement (writes docs/bench-net.md)
 #   make bench-stubdom  airlock-dm in dom0 vs in the stub domain (writes docs/bench-stubdom.md)
+#   make bench-report   the seed's evaluation (dd, iperf3 both ways, create -> ssh
+#                over 10 boots, memory) for every placement — QEMU's built-in
+#                devices, qemu-storage-daemon, airlock-dm in dom0, in a stub
+#                domain, native — interleaved, ~25 min: writes docs/bench-report.md,
+#                docs/bench-report/*.png and the README's "Placements at a glance".
+#                Its quick mode (bench/report.sh --quick BUILD OUTDIR, ~2-3 min)
+#                runs in `make check`.
 
 SHELL := /bin/bash
 BUILD ?= build
 BUILD_SAN ?= build-san
 FUZZ_SECONDS ?= 20
 
-.PHONY: all setup build build-san images check demo fuzz bench bench-boot bench-disk bench-net bench-stubdom format clean
+.PHONY: all setup build build-san images check demo fuzz bench bench-boot bench-disk bench-net bench-stubdom bench-report format clean
 
 all: build
 
@@ -60,6 +67,7 @@ bench-boot: build ; @bash bench/boot.sh $(BUILD)
 bench-disk: build ; @bash bench/disk.sh $(BUILD)
 bench-net: build ; @bash bench/net.sh $(BUILD)
 bench-stubdom: build ; @bash bench/stubdom.sh $(BUILD)
+bench-report: build images ; @bash bench/report.sh $(BUILD)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

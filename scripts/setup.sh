@@ -29,6 +29,7 @@ PACKAGES=(
 	passt               # user-mode networking without root
 	iproute2            # bridges, taps, network namespaces in tests and the demo
 	iperf3              # the network peer in tests and benchmarks
+	gnuplot-nox         # the plots of bench/report.sh (make bench-report, make check)
 	iputils-ping        # ping from the test namespace to guests
 	openssh-client      # ssh into guests from the test namespace
 	cpio                # initramfs archives

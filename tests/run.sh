@@ -75,6 +75,14 @@ if [ -x "$TOP/bench/quick.sh" ] && [ -z "${TEST_FILTER:-}" ]; then
 	run_one "bench/quick" bash "$TOP/bench/quick.sh" "$BUILD"
 fi
 
+# The placement report in quick mode (one round, short transfers: ~2-3 min)
+# keeps bench/report.sh working: every figure non-zero, valid PNGs, every
+# table row (figures are not asserted). Its report stays in
+# $OUT_DIR/bench-report/ for a look; TEST_FILTER=bench/report runs it alone.
+if [ -x "$TOP/bench/report.sh" ]; then
+	run_one "bench/report-quick" bash "$TOP/bench/report.sh" --quick "$BUILD" "$OUT_DIR/bench-report"
+fi
+
 echo
 [ ${#failed_names[@]} -eq 0 ] || echo "failed: ${failed_names[*]}"
 echo "$passed passed, $failed failed"
