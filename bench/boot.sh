@@ -211,20 +211,7 @@ bench_netns 10.77.0.1/24
 # the ARP retry timer (1 s), which would otherwise blur the ssh figure.
 in_ns ip neigh replace "$GUEST_IP" lladdr "$GUEST_MAC" dev br0 nud permanent
 
-cat >"$D/$NAME.cfg" <<CFG
-name = "$NAME"
-memory = 256
-vcpus = 1
-kernel = "$KERNEL"
-ramdisk = "$IMG/initrd.img"
-cmdline = "console=ttyS0 root=/dev/vda airlock.ip=$GUEST_IP/24 quiet"
-disk = [ 'format=raw, vdev=xvda, access=rw, target=$D/root.ext4' ]
-vif = [ 'bridge=br0, mac=$GUEST_MAC' ]
-on_poweroff = "destroy"
-on_reboot = "restart"
-on_crash = "destroy"
-device_model_version = "qemu"
-CFG
+guest_cfg qemu /dev/vda "" "$D/root.ext4" >"$D/$NAME.cfg"
 
 # The first boot should not pay for a cold page cache alone.
 cat "$KERNEL" "$IMG/initrd.img" "$(command -v qemu-system-x86_64)" >/dev/null 2>&1 || true

@@ -1,8 +1,10 @@
-# bench/dd-timed.sh read|write DEV MIB — one timed dd, for bench/report.sh.
+# bench/dd-timed.sh read|write|zero DEV MIB — one timed dd, for bench/report.sh.
 #
-# Runs `dd if=DEV of=/dev/null bs=1M count=MIB iflag=direct` (read) or
+# Runs `dd if=DEV of=/dev/null bs=1M count=MIB iflag=direct` (read),
 # `dd if=/dev/zero of=DEV bs=1M count=MIB oflag=direct conv=notrunc`
-# (write) and prints "start=T0 end=T1 records_out=N+M" (epoch seconds with
+# (write) or `dd if=/dev/zero of=/dev/null bs=1M count=MIB` (zero, DEV
+# unused: what producing the written data costs, the ceiling of write under
+# TCG) and prints "start=T0 end=T1 records_out=N+M" (epoch seconds with
 # microseconds). POSIX sh: it runs on the host (GNU dd, bash or sh) and in
 # the guest (busybox, fed on stdin: `ssh guest sh -s read /dev/vda 128 <
 # bench/dd-timed.sh`), whose dd prints no timing and whose date has no %N:
@@ -16,11 +18,11 @@ now() {
 	esac
 }
 op=$1 dev=$2 mib=$3
-if [ "$op" = read ]; then
-	set -- if="$dev" of=/dev/null bs=1M count="$mib" iflag=direct
-else
-	set -- if=/dev/zero of="$dev" bs=1M count="$mib" oflag=direct conv=notrunc
-fi
+case $op in
+read) set -- if="$dev" of=/dev/null bs=1M count="$mib" iflag=direct ;;
+write) set -- if=/dev/zero of="$dev" bs=1M count="$mib" oflag=direct conv=notrunc ;;
+*) set -- if=/dev/zero of=/dev/null bs=1M count="$mib" ;;
+esac
 a=$(now)
 err=$(dd "$@" 2>&1) || { echo "$err"; exit 1; }
 b=$(now)

@@ -193,6 +193,14 @@ doc_analysis() {
 #   store_start DIR           airlock-store on DIR/store.sock, state in
 #                             DIR/state, log DIR/store.log; STORE_PID;
 #                             exports XENSTORED_PATH
+#   guest_cfg PLACEMENT ROOT APPEND DISK...  the xl.cfg of guest NAME: 1
+#                             vCPU, 256 MiB, KERNEL (default vmlinux) +
+#                             initrd, root=ROOT, airlock.ip=GUEST_IP/24 and
+#                             APPEND on its command line, the DISKs (raw
+#                             files) as xvda, xvdb, ..., one vif on br0 with
+#                             GUEST_MAC; PLACEMENT qemu (the engine's own
+#                             devices), dom0 (airlock-dm) or stub (airlock-dm
+#                             in a stub domain)
 #   domid_of NAME             the domain's id (airlock list)
 #   rd PATH                   a store node's value, empty when missing
 #   engine_mem PID            "engine_pss_kib=.. engine_pss_noram_kib=..
@@ -223,6 +231,34 @@ store_start() {
 	done
 	echo "airlock-store did not start: $(cat "$1/store.log")" >&2
 	return 1
+}
+
+guest_cfg() {
+	local placement=$1 root=$2 append=$3 disks="" d v=(a b c d e f)
+	shift 3
+	for d in "$@"; do
+		disks+="${disks:+, }'format=raw, vdev=xvd${v[0]}, access=rw, target=$d'"
+		v=("${v[@]:1}")
+	done
+	cat <<CFG
+name = "$NAME"
+memory = 256
+vcpus = 1
+kernel = "${KERNEL:-$TOP/out/images/vmlinux}"
+ramdisk = "$TOP/out/images/initrd.img"
+cmdline = "console=ttyS0 root=$root airlock.ip=$GUEST_IP/24${append:+ $append} quiet"
+disk = [ $disks ]
+vif = [ 'bridge=br0, mac=$GUEST_MAC' ]
+on_poweroff = "destroy"
+on_reboot = "restart"
+on_crash = "destroy"
+CFG
+	case $placement in
+	qemu) echo 'device_model_version = "qemu"' ;;
+	dom0) echo 'device_model_version = "airlock"' ;;
+	stub) printf '%s\n' 'device_model_version = "airlock"' 'device_model_stubdomain_override = 1' ;;
+	*) echo "guest_cfg: unknown placement $placement" >&2; return 2 ;;
+	esac
 }
 
 domid_of() { "$AIRLOCK_BIN" list | awk -v n="$1" '$2 == n { print $1 }'; }

@@ -85,7 +85,7 @@ NAME=rpbench
 NS=airlock-rp$$
 PEER_NS=airlock-rpp$$
 BRIDGE_IP=10.81.0.1 GUEST_IP=10.81.0.2 PEER_IP=10.81.0.3
-MAC=00:16:3e:81:00:02
+GUEST_MAC=00:16:3e:81:00:02
 TAP=rptap0
 QSIZE=128 # what airlock's engine gives vhost-user-blk-pci (QEMU's default)
 BOOT_TIMEOUT=${BENCH_BOOT_TIMEOUT:-300}
@@ -157,7 +157,7 @@ out_dir() {
 net_setup() {
 	bench_netns "$BRIDGE_IP/24"
 	NS_MADE=1
-	in_ns ip neigh replace "$GUEST_IP" lladdr "$MAC" dev br0 nud permanent
+	in_ns ip neigh replace "$GUEST_IP" lladdr "$GUEST_MAC" dev br0 nud permanent
 	ip netns add "$PEER_NS"
 	in_ns ip link add rpv0 type veth peer name rpv1 netns "$PEER_NS"
 	in_ns ip link set rpv0 master br0 up
@@ -177,29 +177,6 @@ prepare() {
 	: >"$W/raw"
 }
 
-# cfg PLACEMENT ROOT DISK: an xl.cfg for airlock create; ROOT is the
-# kernel's root= (/dev/vda or none), DISK the file behind xvda.
-cfg() {
-	cat <<CFG
-name = "$NAME"
-memory = 256
-vcpus = 1
-kernel = "$IMG/vmlinux"
-ramdisk = "$IMG/initrd.img"
-cmdline = "console=ttyS0 root=$2 airlock.ip=$GUEST_IP/24 airlock.iperf3 quiet"
-disk = [ 'format=raw, vdev=xvda, access=rw, target=$3' ]
-vif = [ 'bridge=br0, mac=$MAC' ]
-on_poweroff = "destroy"
-on_reboot = "restart"
-on_crash = "destroy"
-CFG
-	case $1 in
-	qemu) echo 'device_model_version = "qemu"' ;;
-	dom0) echo 'device_model_version = "airlock"' ;;
-	stub) printf '%s\n' 'device_model_version = "airlock"' 'device_model_stubdomain_override = 1' ;;
-	esac
-}
-
 # create CONFIG: airlock create from the namespace's network; until ssh.
 create() {
 	DOMAIN_UP=1
@@ -217,7 +194,7 @@ destroy() {
 boot_once() {
 	local p=$1 i=$2 t0 t1 t2 load
 	cp --sparse=always "$IMG/rootfs.ext4" "$W/root.ext4"
-	cfg "$p" /dev/vda "$W/root.ext4" >"$W/boot.cfg"
+	guest_cfg "$p" /dev/vda airlock.iperf3 "$W/root.ext4" >"$W/boot.cfg"
 	rm -f "$AIRLOCK_LOG_DIR"/*
 	load=$(cut -d' ' -f1 /proc/loadavg)
 	t0=$EPOCHREALTIME
@@ -241,10 +218,10 @@ guest_up() {
 		blk_start "$1" "$W/scratch.raw" "$QSIZE" || fail "$1: disk server"
 		ENGINE_MIB=256 engine_start "$1" "airlock.ip=$GUEST_IP/24 airlock.iperf3" "${BLK_ARGS[@]}" \
 			-netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" \
-			-device "virtio-net-pci,netdev=n0,mac=$MAC" || fail "$1: guest did not boot"
+			-device "virtio-net-pci,netdev=n0,mac=$GUEST_MAC" || fail "$1: guest did not boot"
 		;;
 	dom0 | stub)
-		cfg "$1" none "$W/scratch.raw" >"$W/io.cfg"
+		guest_cfg "$1" none airlock.iperf3 "$W/scratch.raw" >"$W/io.cfg"
 		rm -f "$AIRLOCK_LOG_DIR"/*
 		create "$W/io.cfg"
 		wait_ssh "$BOOT_TIMEOUT" || fail "$1: no ssh after $BOOT_TIMEOUT s"
@@ -287,10 +264,11 @@ terms() {
 
 # disk PLACEMENT ROUND: dd read then write, 1 MiB blocks, direct I/O
 # (bench/dd-timed.sh): in the guest on /dev/vda, or (native) the host's dd
-# on the same file. MiB/s from the records dd wrote and the time it took.
+# on the same file; then /dev/zero to /dev/null (what the guest's CPU gives
+# dd's write at most). MiB/s from the records dd wrote and the time it took.
 disk() {
 	local op line
-	for op in read write; do
+	for op in read write zero; do
 		if [ "$1" = native ]; then
 			line=$(sh "$TOP/bench/dd-timed.sh" "$op" "$W/scratch.raw" "$DD_MIB") || fail "native dd $op: $line"
 		else

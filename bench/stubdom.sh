@@ -74,6 +74,7 @@ NAME=sdbench
 NS=airlock-bsd$$
 GUEST_IP=10.78.0.2
 BRIDGE_IP=10.78.0.1
+GUEST_MAC=00:16:3e:78:00:02
 BOOT_TIMEOUT=${BENCH_BOOT_TIMEOUT:-300}
 
 D=$(mktemp -d /tmp/airlock-bstub.XXXXXX)
@@ -122,26 +123,9 @@ store_start "$D" || fail "airlock-store did not start"
 NS_MADE=1
 bench_netns "$BRIDGE_IP/24"
 
-# cfg PLACEMENT: the guest's config.
-cfg() {
-	cat <<CFG
-name = "$NAME"
-memory = 256
-vcpus = 1
-kernel = "$KERNEL"
-ramdisk = "$IMG/initrd.img"
-cmdline = "console=ttyS0 root=/dev/vda airlock.hostname=$NAME airlock.ip=$GUEST_IP/24 airlock.iperf3 quiet"
-disk = [ 'format=raw, vdev=xvda, access=rw, target=$D/root.ext4',
-         'format=raw, vdev=xvdb, access=rw, target=$D/scratch.raw' ]
-vif = [ 'bridge=br0, mac=00:16:3e:78:00:02' ]
-on_poweroff = "destroy"
-on_reboot = "restart"
-on_crash = "destroy"
-device_model_version = "airlock"
-CFG
-	[ "$1" = stub ] && echo "device_model_stubdomain_override = 1"
-	return 0
-}
+# cfg PLACEMENT: the guest's config (bench/lib.sh's guest_cfg): root on a
+# fresh copy of rootfs.ext4 as xvda, the scratch disk as xvdb.
+cfg() { guest_cfg "$1" /dev/vda "airlock.hostname=$NAME airlock.iperf3" "$D/root.ext4" "$D/scratch.raw"; }
 
 # watch_serving FILE: polls the stub's console log FILE every 20 ms; writes
 # the host's epoch time to $D/init.at when the init's first line shows up
