@@ -89,14 +89,9 @@ fail() {
 	else
 		echo "boot.sh: error: $*" >&2
 	fi
-	if [ -n "$D" ] && [ -s "$AIRLOCK_LOG_DIR/$NAME.console.log" ]; then
-		say "last lines of the guest's console log:"
-		tail -n 10 "$AIRLOCK_LOG_DIR/$NAME.console.log" | tr -d '\r' | while IFS= read -r l; do say "  $l"; done
-	fi
-	if [ -n "$D" ] && [ -s "$AIRLOCK_LOG_DIR/$NAME.log" ]; then
-		say "supervisor log:"
-		tail -n 10 "$AIRLOCK_LOG_DIR/$NAME.log" | while IFS= read -r l; do say "  $l"; done
-	fi
+	local l
+	[ -n "$D" ] && log_tails 10 "$AIRLOCK_LOG_DIR/$NAME.console.log" "$AIRLOCK_LOG_DIR/$NAME.log" |
+		while IFS= read -r l; do say "$l"; done
 	exit 1
 }
 
@@ -106,14 +101,7 @@ cleanup() {
 	local rc=$?
 	set +e
 	[ -n "$WATCH_PID" ] && kill "$WATCH_PID" 2>/dev/null && wait "$WATCH_PID" 2>/dev/null
-	if [ "$DOMAIN_UP" = 1 ]; then
-		timeout 30 "$AIRLOCK_BIN" destroy "$NAME" >/dev/null 2>&1
-	fi
-	if [ -n "$STORE_PID" ]; then
-		kill -TERM "$STORE_PID" 2>/dev/null
-		wait "$STORE_PID" 2>/dev/null
-	fi
-	[ "$NS_MADE" = 1 ] && ip netns del "$NS" 2>/dev/null
+	airlock_teardown
 	[ -n "$D" ] && rm -rf "$D"
 	return "$rc"
 }

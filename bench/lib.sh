@@ -215,6 +215,13 @@ doc_analysis() {
 #                             (stub_ram_mib, its QEMU's -m)
 #   stub_console_mem LOG      "stub_memtotal_kib=.. stub_memavail_kib=.." from
 #                             the stub init's "memory:" console line
+#   log_tails N FILE...       "last lines of FILE:" and its last N lines
+#                             (indented, no CRs) for each non-empty FILE:
+#                             what a failing benchmark shows
+#   airlock_teardown          at exit: the domain NAME destroyed (when
+#                             DOMAIN_UP=1; its supervisor needs the store),
+#                             then the store (STORE_PID), the namespace
+#                             (when NS_MADE=1)
 # Guest RAM, for these: the supervisor's memfd ("/memfd:airlock:NAME"),
 # mapped by the engine and, as the ivshmem BAR, by the stub QEMU.
 AIRLOCK_RAM_RE='memfd:'
@@ -295,4 +302,21 @@ stub_console_mem() {
 	mt=$(tr -d '\r' <"$1" | sed -n 's/.*memory: .*MemTotal: \([0-9]*\) KiB.*/\1/p' | head -1)
 	ma=$(tr -d '\r' <"$1" | sed -n 's/.*MemAvailable: \([0-9]*\) KiB.*/\1/p' | head -1)
 	echo "stub_memtotal_kib=${mt:-0} stub_memavail_kib=${ma:-0}"
+}
+
+log_tails() {
+	local n=$1 f
+	shift
+	for f in "$@"; do
+		[ -s "$f" ] || continue
+		echo "last lines of $(basename "$f"):"
+		tail -n "$n" "$f" | tr -d '\r' | sed 's/^/  /'
+	done
+}
+
+airlock_teardown() {
+	[ "${DOMAIN_UP:-0}" = 1 ] && timeout 30 "$AIRLOCK_BIN" destroy "$NAME" >/dev/null 2>&1
+	if [ -n "${STORE_PID:-}" ]; then kill -TERM "$STORE_PID" 2>/dev/null; wait "$STORE_PID" 2>/dev/null; fi
+	[ "${NS_MADE:-0}" = 1 ] && ip netns del "$NS" 2>/dev/null
+	return 0
 }

@@ -288,8 +288,8 @@ class Report:
                         o.write(f"{p} {k} {v:.3f}\n")
         with open(f'{d}/headline.md', 'w') as o:
             o.write(f"Full run of {self.m['date']} (`{self.m['command']}`, commit {self.m['commit']}): "
-                    f"{self.m['accel']}, {self.m['machine']}; medians of {self.m['rounds']} interleaved rounds "
-                    f"and {self.m['boots']} boots per placement. Method, spreads, goals and plots: "
+                    f"{self.m['accel']}, {self.m['machine']}; medians of {self.m['rounds']} interleaved round(s) "
+                    f"and {self.m['boots']} boot(s) per placement. Method, spreads, goals and plots: "
                     "`docs/bench-report.md`.\n\n")
             o.write('\n'.join(self.results()) + '\n\n' + self.choosing() + '\n')
         with open(f'{d}/summary.txt', 'w') as o:

@@ -102,26 +102,21 @@ mkdir -p "$W/run" "$W/log"
 say() { if [ "$QUICK" = 1 ]; then printf '# %s\n' "$*"; else printf '%s\n' "$*" >&2; fi; }
 fail() {
 	if [ "$QUICK" = 1 ]; then echo "not ok 1 - bench report: $*"; else echo "bench/report.sh: error: $*" >&2; fi
-	local f
-	for f in "$AIRLOCK_LOG_DIR/$NAME.console.log" "$AIRLOCK_LOG_DIR/$NAME.log" \
-		"$AIRLOCK_LOG_DIR/$NAME-dm.console.log" "$W"/console-*.log "$W"/qemu-*.log; do
-		[ -s "$f" ] || continue
-		say "last lines of $(basename "$f"):"
-		tail -n 8 "$f" | tr -d '\r' | while IFS= read -r l; do say "  $l"; done
-	done
+	local l
+	log_tails 8 "$AIRLOCK_LOG_DIR/$NAME.console.log" "$AIRLOCK_LOG_DIR/$NAME.log" \
+		"$AIRLOCK_LOG_DIR/$NAME-dm.console.log" "$W"/console-*.log "$W"/qemu-*.log |
+		while IFS= read -r l; do say "$l"; done
 	exit 1
 }
 cleanup() {
 	local rc=$?
 	set +e
 	engine_stop
-	[ "$DOMAIN_UP" = 1 ] && timeout 30 "$AIRLOCK_BIN" destroy "$NAME" >/dev/null 2>&1
-	if [ -n "$STORE_PID" ]; then kill -TERM "$STORE_PID" 2>/dev/null; wait "$STORE_PID" 2>/dev/null; fi
-	if [ "$NS_MADE" = 1 ]; then
+	if [ "$NS_MADE" = 1 ]; then # the native peer: its iperf3 server, its namespace
 		ip netns pids "$PEER_NS" 2>/dev/null | xargs -r kill 2>/dev/null
 		ip netns del "$PEER_NS" 2>/dev/null
-		ip netns del "$NS" 2>/dev/null
 	fi
+	airlock_teardown
 	if [ -n "${BENCH_KEEP:-}" ]; then echo "kept $W" >&2; else rm -rf "$W"; fi
 	return "$rc"
 }

@@ -86,24 +86,16 @@ mkdir -p "$D/run" "$D/log"
 say() { if [ "$QUICK" = 1 ]; then printf '# %s\n' "$*"; else printf '%s\n' "$*" >&2; fi; }
 fail() {
 	if [ "$QUICK" = 1 ]; then echo "not ok 1 - stubdom bench: $*"; else echo "bench/stubdom.sh: error: $*" >&2; fi
-	local f
-	for f in "$NAME.console.log" "$NAME.log" "$NAME-dm.console.log"; do
-		[ -s "$AIRLOCK_LOG_DIR/$f" ] || continue
-		say "last lines of $f:"
-		tail -n 12 "$AIRLOCK_LOG_DIR/$f" | tr -d '\r' | while IFS= read -r l; do say "  $l"; done
-	done
+	local l
+	log_tails 12 "$AIRLOCK_LOG_DIR/$NAME.console.log" "$AIRLOCK_LOG_DIR/$NAME.log" \
+		"$AIRLOCK_LOG_DIR/$NAME-dm.console.log" | while IFS= read -r l; do say "$l"; done
 	exit 1
 }
 cleanup() {
 	local rc=$?
 	set +e
 	[ -n "$WATCH_PID" ] && kill "$WATCH_PID" 2>/dev/null && wait "$WATCH_PID" 2>/dev/null
-	[ "$DOMAIN_UP" = 1 ] && timeout 30 "$AIRLOCK_BIN" destroy "$NAME" >/dev/null 2>&1
-	if [ -n "$STORE_PID" ]; then
-		kill -TERM "$STORE_PID" 2>/dev/null
-		wait "$STORE_PID" 2>/dev/null
-	fi
-	[ "$NS_MADE" = 1 ] && ip netns del "$NS" 2>/dev/null
+	airlock_teardown
 	[ -n "${BENCH_KEEP:-}" ] && echo "kept $D" >&2 || rm -rf "$D"
 	return "$rc"
 }
