@@ -1,5 +1,6 @@
 # bench/mem.sh — memory figures of the processes behind one guest, sourced
-# by bench/disk.sh and bench/net.sh and taken while the guest is loaded.
+# by bench/lib.sh (so by every guest benchmark) and taken while the guest
+# is loaded.
 #
 #   mem_uss PID          KiB private to PID (Private_Clean + Private_Dirty
 #                        summed over /proc/PID/smaps) leaving out the guest
