@@ -77,6 +77,11 @@ int dm_device_open(const struct dm_devspec *spec, struct loop *loop, unsigned in
 				log_err("%s: packet socket on %s: %s", name, what, strerror(-rc));
 				goto fail;
 			}
+			if (spec->offload && (rc = dm_packet_offload(np.fd, what)) < 0) {
+				close(np.fd);
+				goto fail;
+			}
+			np.packet_vnet = spec->offload;
 		}
 		if (spec->mac_set) {
 			memcpy(np.mac, spec->mac, 6);

@@ -128,6 +128,12 @@ static int parse_kv(struct dm_devspec *d, const char *k, const char *v, char *er
 		d->mac_set = true;
 		return 0;
 	}
+	if (d->kind == DM_KIND_NET && strcmp(k, "offload") == 0) {
+		if (strcmp(v, "on") && strcmp(v, "off"))
+			return fail(err, errsz, "offload=%s: expected on or off", v);
+		d->offload = strcmp(v, "on") == 0;
+		return 0;
+	}
 	if (d->kind == DM_KIND_NET && strcmp(k, "mtu") == 0) {
 		if (parse_uint(v, 65535, &n) < 0 || n < 68)
 			return fail(err, errsz, "mtu=%s: expected 68..65535", v);
@@ -167,6 +173,8 @@ int dm_devspec_parse(const char *s, struct dm_devspec *out, char *err, size_t er
 		rc = fail(err, errsz, "give exactly one of fd=, socket= and channel=");
 	if (rc == 0 && d.kind == DM_KIND_BLK && !d.file == !d.pci)
 		rc = fail(err, errsz, "a blk device needs exactly one of file= and pci=");
+	if (rc == 0 && d.offload && !d.packet_if)
+		rc = fail(err, errsz, "offload=on is for packet=");
 	if (rc == 0 && d.pci && !d.channel)
 		rc = fail(err, errsz, "pci= is for a stub domain's disk: it needs channel=");
 	if (rc == 0 && d.kind == DM_KIND_NET &&

@@ -3,7 +3,7 @@
  *
  *   blk,fd=N|socket=PATH|channel=K,file=IMAGE|pci=BDF[,read-only=on]
  *   net,fd=N|socket=PATH|channel=K,tap-fd=N|stream-fd=N|packet=IFNAME
- *       [,mac=XX:XX:XX:XX:XX:XX][,mtu=N]
+ *       [,mac=XX:XX:XX:XX:XX:XX][,mtu=N][,offload=on]
  *
  * fd= is a listening UNIX socket the program inherited (the supervisor keeps
  * its own copy, so the path never disappears across a restart); socket= is a
@@ -12,10 +12,12 @@
  * checks it against the device's position (docs/stubdom-design.md: channel
  * k is the k-th --device). packet=IFNAME is a network interface of the
  * program's own (the stub domain's eth0), used through an AF_PACKET socket
- * as a raw-frame backend. pci=BDF (with channel= only) is a virtio disk of
- * the stub domain's own, driven by airlock-dm through VFIO so that its DMA
- * moves data straight to and from guest RAM (dm/vpci.c). Values cannot contain ','. The parser only
- * checks syntax and ranges; opening files and fds is the program's job.
+ * as a raw-frame backend; with offload=on (packet= only) frames pass with
+ * virtio-net headers and the guest gets TSO and checksum offload, or the
+ * device refuses to start if the interface cannot do them. pci=BDF (with channel= only) is a virtio
+ * disk of the stub domain's own, driven by airlock-dm through VFIO so that its DMA moves data
+ * straight to and from guest RAM (dm/vpci.c). Values cannot contain ','. The parser only checks
+ * syntax and ranges; opening files and fds is the program's job.
  */
 #ifndef AIRLOCK_DM_DEVSPEC_H
 #define AIRLOCK_DM_DEVSPEC_H
@@ -45,6 +47,7 @@ struct dm_devspec {
 	uint8_t mac[6];
 	bool mac_set;
 	uint16_t mtu; /* 0: not set */
+	bool offload; /* offload=on: packet= with the guest's offloads */
 };
 
 /* Parses one --device value into *out (strings malloc'd). Returns 0, or

@@ -288,6 +288,11 @@ uint64_t net_raw_features(uint16_t mtu)
 	return NET_BASE_FEATURES | (mtu ? BIT(VIRTIO_NET_F_MTU) : 0);
 }
 
+uint64_t net_offload_features(uint16_t mtu)
+{
+	return net_raw_features(mtu) | NET_TAP_OFFLOADS;
+}
+
 int net_open(const struct net_params *p, struct loop *loop, struct net_dev **out)
 {
 	struct stat st;
@@ -310,10 +315,14 @@ int net_open(const struct net_params *p, struct loop *loop, struct net_dev **out
 	d->offered = net_raw_features(p->mtu);
 	d->ghdr = NET_HDR_LEN_LEGACY;
 	if (p->backend != NET_BACKEND_STREAM) {
-		if (p->backend == NET_BACKEND_TAP)
+		if (p->backend == NET_BACKEND_TAP) {
 			probe_tap(d); /* sets be_hdr */
-		else
+		} else if (p->packet_vnet) {
+			d->be_hdr = NET_HDR_LEN_LEGACY;
+			d->offered |= NET_TAP_OFFLOADS;
+		} else {
 			d->be_hdr = 0; /* raw frames */
+		}
 		d->rxbuf = malloc(NET_HDR_LEN + NET_MAX_FRAME + 1);
 		d->txbuf = malloc(NET_HDR_LEN + NET_MAX_FRAME);
 	} else {

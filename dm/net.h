@@ -9,6 +9,7 @@
 #ifndef AIRLOCK_DM_NET_H
 #define AIRLOCK_DM_NET_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "virtio/vdev.h"
@@ -25,13 +26,16 @@ struct net_params {
 	 * virtio-net headers, without offloads). STREAM: a connected unix
 	 * stream socket speaking QEMU's "-netdev stream" framing (each frame:
 	 * 4-byte big-endian length, then the Ethernet frame), as passt does.
-	 * PACKET: a datagram fd carrying one raw Ethernet frame per read and
-	 * write, without any header (an AF_PACKET SOCK_RAW socket bound to an
-	 * interface, as in a stub domain), no offloads.
+	 * PACKET: a datagram fd carrying one Ethernet frame per read and
+	 * write (an AF_PACKET SOCK_RAW socket bound to an interface, as in a
+	 * stub domain): raw frames without offloads, or, with packet_vnet,
+	 * each behind a 10-byte virtio-net header (PACKET_VNET_HDR, see
+	 * dm_packet_offload) with the tap's offloads.
 	 * Taken over in every case: made non-blocking, closed by net_close. */
 	int fd;
 	uint8_t mac[6];
-	uint16_t mtu; /* 0: not advertised */
+	uint16_t mtu;	  /* 0: not advertised */
+	bool packet_vnet; /* PACKET: the socket speaks 10-byte headers */
 };
 
 /* Counters, for tests and diagnostics. */
@@ -64,6 +68,11 @@ int net_open(const struct net_params *p, struct loop *loop, struct net_dev **out
  * such a device before it exists (the relay's description of a stub
  * domain's NIC) uses this. */
 uint64_t net_raw_features(uint16_t mtu);
+
+/* The same for a backend with offloads (a tap with a vnet header, a packet
+ * socket with packet_vnet): what the relay promises for a stub domain's
+ * NIC, whose airlock-dm is started with offload=on. */
+uint64_t net_offload_features(uint16_t mtu);
 
 /* Stops watching, closes the fd and frees d. Queues must be stopped
  * (the transport does so before). NULL is ignored. */

@@ -31,7 +31,7 @@ struct net_dev {
 	int fd;
 	bool is_sock;	     /* writes use sendmsg(MSG_NOSIGNAL) */
 	bool is_tap;	     /* a real tap: TUNSETOFFLOAD applies */
-	unsigned int be_hdr; /* virtio-net header bytes the backend speaks: 12 or 0 */
+	unsigned int be_hdr; /* virtio-net header bytes the backend speaks: 12, 10 or 0 */
 	bool dead;	     /* backend gone: tx drops, rx idle */
 	struct loop *loop;
 	struct loop_fd *watch;	    /* the backend fd, while a direction wants it */
@@ -53,6 +53,7 @@ struct net_dev {
 	unsigned int nchains;
 	struct iovec rx_iov[VQ_MAX_IOV];
 	unsigned int rx_iov_n;
+	struct iovec rx_split[VQ_MAX_IOV + 1]; /* direct reads behind a short header */
 	uint64_t rx_cap;
 	uint8_t *rxbuf; /* tap: one frame read but not yet delivered */
 	size_t rx_len;

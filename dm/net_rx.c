@@ -12,8 +12,10 @@
  * the socket) and the device stops watching it (starved, kicks on). Three
  * ways in:
  *
- *   - tap, direct: the driver's header size equals the tap's (12) and the
- *     held chains can take the largest frame (with MRG_RXBUF: held until
+ *   - tap, direct: the driver's header is 12 bytes, the backend speaks a
+ *     header (a tap's 12 bytes, a packet socket's 10: the frame then
+ *     lands 2 bytes further, past num_buffers), and the held chains can
+ *     take the largest frame (with MRG_RXBUF: held until
  *     they can; without: one big chain). readv() lands header and frame
  *     straight in guest memory; the header is then read back, checked
  *     against the acked features and num_buffers set.
@@ -199,22 +201,35 @@ static enum rx_res read_failed(struct net_dev *d, ssize_t r)
 	return RX_IDLE;
 }
 
-/* readv straight into the held chains (see the essay for when). */
-static enum rx_res tap_direct(struct net_dev *d)
+/* readv straight into the held chains (see the essay for when). A backend
+ * header shorter than the driver's (a packet socket's 10 bytes, the
+ * driver's 12) is read into hb and the frame lands at the driver's header
+ * size; the driver's header is written afterwards either way. */
+static enum rx_res tap_direct(struct net_dev *d, uint64_t cap)
 {
 	unsigned int n = mrg(d) ? d->rx_iov_n : d->chains[0].iov_n;
-	ssize_t r = readv(d->fd, d->rx_iov, (int)n);
+	size_t skip = NET_HDR_LEN - d->be_hdr;
+	uint8_t hb[NET_HDR_LEN];
+	struct iovec *iov = d->rx_iov;
+	unsigned int niov = n;
+	if (skip) {
+		d->rx_split[0] = (struct iovec){.iov_base = hb, .iov_len = d->be_hdr};
+		niov = 1 + iov_slice(d->rx_iov, n, NET_HDR_LEN, cap - NET_HDR_LEN, d->rx_split + 1,
+				     VQ_MAX_IOV - 1);
+		iov = d->rx_split;
+	}
+	ssize_t r = readv(d->fd, iov, (int)niov);
 	if (r <= 0)
 		return read_failed(d, r);
-	size_t got = (size_t)r;
-	uint8_t hb[NET_HDR_LEN];
+	size_t got = (size_t)r + skip; /* bytes in the driver's layout */
 	struct net_hdr h;
 	if (got < NET_HDR_LEN + NET_MIN_FRAME || got - NET_HDR_LEN > NET_MAX_FRAME) {
 		rx_drop(d, "bad frame length");
 		return RX_MORE;
 	}
-	iov_to_buf(d->rx_iov, n, 0, hb, NET_HDR_LEN);
-	net_hdr_decode(&h, hb, NET_HDR_LEN);
+	if (!skip)
+		iov_to_buf(d->rx_iov, n, 0, hb, NET_HDR_LEN);
+	net_hdr_decode(&h, hb, d->be_hdr);
 	const char *why = net_hdr_check_rx(&h, (uint32_t)(got - NET_HDR_LEN), d->features);
 	if (why) {
 		rx_drop(d, why);
@@ -256,9 +271,8 @@ static enum rx_res tap_once(struct net_dev *d)
 	int64_t cap = hold(d, NET_HDR_LEN + NET_MAX_FRAME);
 	if (cap <= 0)
 		return RX_NOBUF;
-	if (d->be_hdr == NET_HDR_LEN && d->ghdr == NET_HDR_LEN &&
-	    (uint64_t)cap >= NET_HDR_LEN + NET_MAX_FRAME)
-		return tap_direct(d);
+	if (d->be_hdr && d->ghdr == NET_HDR_LEN && (uint64_t)cap >= NET_HDR_LEN + NET_MAX_FRAME)
+		return tap_direct(d, (uint64_t)cap);
 	ssize_t r = read(d->fd, d->rxbuf, NET_HDR_LEN + NET_MAX_FRAME + 1);
 	if (r <= 0)
 		return read_failed(d, r);

@@ -3,13 +3,17 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/ethtool.h>
 #include <linux/if_ether.h>
+#include <linux/sockios.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "common/log.h"
 
 int dm_packet_open(const char *ifname)
 {
@@ -52,4 +56,46 @@ fail:
 	rc = -errno;
 	close(fd);
 	return rc;
+}
+
+/* An ethtool "get" of one on/off value on ifname. Returns 1, 0 or -errno. */
+static int eth_get(int fd, const char *ifname, uint32_t cmd)
+{
+	struct ethtool_value v = {.cmd = cmd};
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, ifname);
+	ifr.ifr_data = (void *)&v;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
+		return -errno;
+	return v.data ? 1 : 0;
+}
+
+int dm_packet_offload(int fd, const char *ifname)
+{
+	int tso, csum, one = 1;
+
+	if (strlen(ifname) >= IFNAMSIZ)
+		return -EINVAL;
+	tso = eth_get(fd, ifname, ETHTOOL_GTSO);
+	csum = eth_get(fd, ifname, ETHTOOL_GTXCSUM);
+	if (tso != 1 || csum != 1) {
+		log_err("packet: %s does not do TSO (%s) and checksum offload (%s) itself: no "
+			"offloads for the guest",
+			ifname,
+			tso == 1   ? "on"
+			: tso == 0 ? "off"
+				   : strerror(-tso),
+			csum == 1   ? "on"
+			: csum == 0 ? "off"
+				    : strerror(-csum));
+		return -EOPNOTSUPP;
+	}
+	if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0) {
+		int rc = -errno;
+		log_err("packet: PACKET_VNET_HDR on %s: %s", ifname, strerror(errno));
+		return rc;
+	}
+	return 0;
 }

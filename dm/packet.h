@@ -10,4 +10,13 @@
  * socket (blocking, close-on-exec) or -errno. */
 int dm_packet_open(const char *ifname);
 
+/* Turns on PACKET_VNET_HDR on packet socket fd bound to `ifname`: every
+ * frame then carries a 10-byte virtio-net header both ways, so a guest's
+ * TSO segments and partial checksums pass through whole and the interface
+ * (the stub's own virtio NIC) does the work. Refuses (-EOPNOTSUPP, with a
+ * reason logged) an interface that does not do TSO and checksum offload
+ * itself: the stub kernel has no TCP/IP of its own to segment with.
+ * Returns 0 or -errno. */
+int dm_packet_offload(int fd, const char *ifname);
+
 #endif

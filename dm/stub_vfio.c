@@ -7,7 +7,8 @@
  *   - BAR0 (registers: IVPosition at 8, Doorbell at 12) mapped, or, when
  *     vfio-pci does not allow mapping a BAR smaller than a page, written
  *     with pwrite on the device fd (one 32-bit access either way);
- *   - BAR2 mapped whole (struct stub_bar), and its bus address, which the
+ *   - BAR2 mapped whole (struct stub_bar), in 2 MiB pieces so that page
+ *     tables are spent only on what is touched, and its bus address, which the
  *     stub's own virtio disks use to DMA straight into guest RAM
  *     (dm_dma_window);
  *   - every MSI-X vector armed with an eventfd of its own.
@@ -34,6 +35,10 @@
 
 #define REG_IVPOSITION 8
 #define REG_DOORBELL   12
+/* BAR2 (guest RAM) is mapped in chunks of this size (vfio_pci.h): only
+ * what airlock-dm touches (rings, headers, network buffers; disk data
+ * moves by the stub disk's DMA) costs page tables, 4 KiB per chunk. */
+#define BAR2_CHUNK (2u << 20)
 
 struct stub_vfio {
 	struct vfio_pci pci;
@@ -65,7 +70,8 @@ static int map_bars(struct stub_vfio *v)
 	}
 	if (mappable)
 		v->bar0 = vfio_pci_map_bar(&v->pci, VFIO_PCI_BAR0_REGION_INDEX, &v->bar0_len);
-	void *p = vfio_pci_map_bar(&v->pci, VFIO_PCI_BAR2_REGION_INDEX, &v->bar_len);
+	void *p = vfio_pci_map_bar_chunked(&v->pci, VFIO_PCI_BAR2_REGION_INDEX, BAR2_CHUNK,
+					   &v->bar_len);
 	if (!p)
 		return -ENODEV;
 	if (vfio_pci_bar_info(&v->pci, VFIO_PCI_BAR2_REGION_INDEX, &size, &(uint64_t){0},

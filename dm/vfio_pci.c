@@ -334,6 +334,44 @@ void *vfio_pci_map_bar(const struct vfio_pci *v, unsigned int index, size_t *len
 	return p;
 }
 
+void *vfio_pci_map_bar_chunked(const struct vfio_pci *v, unsigned int index, size_t chunk,
+			       size_t *len)
+{
+	uint64_t size, off;
+	int mappable;
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (vfio_pci_bar_info(v, index, &size, &off, &mappable) < 0)
+		return NULL;
+	if (size == 0 || !mappable || chunk == 0 || chunk % (size_t)page) {
+		log_err("vfio: %s: BAR%u of %" PRIu64 " bytes%s", v->bdf, index, size,
+			mappable ? "" : " (not mappable)");
+		return NULL;
+	}
+	size_t l = ((size_t)size + (size_t)page - 1) & ~((size_t)page - 1);
+	/* Reserve the range, then lay the chunks over it. */
+	uint8_t *base =
+		mmap(NULL, l, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED) {
+		log_err("vfio: %s: reserving %zu bytes for BAR%u: %s", v->bdf, l, index,
+			strerror(errno));
+		return NULL;
+	}
+	for (size_t at = 0; at < l; at += chunk) {
+		size_t n = l - at < chunk ? l - at : chunk;
+		void *p = mmap(base + at, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, v->dev,
+			       (off_t)(off + at));
+		if (p == MAP_FAILED) {
+			log_err("vfio: %s: mapping BAR%u at +%zu: %s", v->bdf, index, at,
+				strerror(errno));
+			munmap(base, l);
+			return NULL;
+		}
+	}
+	*len = l;
+	return base;
+}
+
 int vfio_pci_bar_phys(const struct vfio_pci *v, unsigned int index, uint64_t *phys)
 {
 	char path[128], buf[1024];

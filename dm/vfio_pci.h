@@ -59,6 +59,16 @@ int vfio_pci_bar_info(const struct vfio_pci *v, unsigned int index, uint64_t *si
  * length in *len, or NULL (logged). */
 void *vfio_pci_map_bar(const struct vfio_pci *v, unsigned int index, size_t *len);
 
+/* Maps BAR `index` whole into one contiguous range of addresses, as
+ * separate mappings of `chunk` bytes each (a power of two, a multiple of
+ * the page size). vfio-pci fills a whole mapping with page-table entries
+ * at its first touch, so a large BAR mapped in one piece costs 2 MiB of
+ * page tables per GiB (and the time to write them) as soon as any byte of
+ * it is used; in chunks, only the chunks touched cost anything. Returns
+ * the address and the length in *len, or NULL (logged). */
+void *vfio_pci_map_bar_chunked(const struct vfio_pci *v, unsigned int index, size_t chunk,
+			       size_t *len);
+
 /* BAR `index`'s bus address as the stub kernel assigned it (sysfs
  * `resource`), which is the address its DMA uses in a domain with no
  * IOMMU. Returns 0 or -errno. */

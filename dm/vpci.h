@@ -15,7 +15,7 @@
 
 #define VPCI_MAX_SEGS	 256u /* one 4 KiB page of descriptors */
 #define VPCI_SCRATCH	 32u
-#define VPCI_QUEUE_SLOTS 128u
+#define VPCI_QUEUE_SLOTS 64u
 
 /* Modern virtio PCI device ids (0x1040 + virtio device id). */
 #define VPCI_DEVICE_BLK 0x1042

@@ -39,7 +39,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define BLK_QUEUES	      4	 /* what airlock-dm's virtio-blk offers */
+#define BLK_QUEUES 4 /* what airlock-dm's virtio-blk offers */
 /* The stub's k-th disk sits in PCI slot STUB_DISK_SLOT + k, where
  * airlock-dm in the stub drives it itself (dm/vpci.c). */
 #define STUB_DISK_SLOT	      0x10
@@ -116,7 +116,7 @@ static int write_argv(struct xs_client *xs, const struct stubdom_spec *sp, unsig
 		if (sp->nic_mtu[i])
 			snprintf(mtu, sizeof(mtu), ",mtu=%u", sp->nic_mtu[i]);
 		ARG("--device");
-		ARG("net,channel=%u,packet=eth%u,mac=%02x:%02x:%02x:%02x:%02x:%02x%s",
+		ARG("net,channel=%u,packet=eth%u,offload=on,mac=%02x:%02x:%02x:%02x:%02x:%02x%s",
 		    sp->ndisks + i + 1, i, m[0], m[1], m[2], m[3], m[4], m[5], mtu);
 	}
 #undef ARG
@@ -357,7 +357,7 @@ static int start_relay(const struct stubdom_spec *sp, struct stubdom *sd, void (
 			/* QEMU builds a vhost-user NIC's config itself. */
 			add(&a, "--device");
 			add(&a, "net,fd=%d,features=0x%llx,queues=%u", sd->eng[i].listen_fd,
-			    (unsigned long long)net_raw_features(
+			    (unsigned long long)net_offload_features(
 				    (uint16_t)sp->nic_mtu[i - sp->ndisks]),
 			    NET_QUEUES);
 		} else {

@@ -951,7 +951,7 @@ static int setup_devices(struct sup *s)
 			snprintf(name, sizeof(name), "vif%u.%zu", s->p->domid, i);
 		if (v->rate_bytes_per_s)
 			log_warn("vif %zu: rate limits are not applied yet", i);
-		s->taps[i] = tap_open(name, v->bridge, v->mtu, !s->use_stub);
+		s->taps[i] = tap_open(name, v->bridge, v->mtu, true);
 		if (s->taps[i] < 0) {
 			int r = s->taps[i];
 			log_err("vif %zu: tap %s on bridge %s: %s", i, name, v->bridge, err_str(r));
