@@ -15,9 +15,11 @@ T_N=0
 T_FAILED=0
 TMP=$(mktemp -d /tmp/airlock-test.XXXXXX)
 STORE_PID=""
+NS=""
 
 cleanup() {
 	[ -n "$STORE_PID" ] && kill "$STORE_PID" 2>/dev/null && wait "$STORE_PID" 2>/dev/null
+	[ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
 	# Keep the logs of a failed run for whoever reads the report.
 	if [ "$T_FAILED" -gt 0 ]; then
 		local keep=$TOP/out/test-logs/kept-$(basename "$0" .sh)
@@ -77,3 +79,37 @@ stop_store() {
 	wait "$STORE_PID" 2>/dev/null
 	STORE_PID=""
 }
+
+# test_netns NAME: a network namespace of the test's own, $NS (deleted at
+# exit), with a bridge br0 at 10.77.0.1/24 for the guests' vifs. in_ns runs
+# a command in it (ip netns exec: its /sys too), in_net joins only its
+# network (nsenter: `airlock create` there puts the taps on that br0).
+test_netns() {
+	NS=$1
+	ip netns add "$NS" &&
+		in_ns ip link set lo up &&
+		in_ns ip link add br0 type bridge &&
+		in_ns ip addr add 10.77.0.1/24 dev br0 &&
+		in_ns ip link set br0 up
+}
+in_ns() { ip netns exec "$NS" "$@"; }
+in_net() { nsenter --net=/run/netns/"$NS" "$@"; }
+
+# need_stubdom_image: builds the stub-domain image (or finds it cached);
+# if that fails, says why and ends the test.
+need_stubdom_image() {
+	if ! bash "$TOP/images/stubdom/build.sh" >"$TMP/stubdom-image.log" 2>&1; then
+		fail "the stub-domain image builds"
+		tail -20 "$TMP/stubdom-image.log" | sed 's/^/# /'
+		done_testing
+		exit 1
+	fi
+	ok "the stub-domain image is built (or cached)"
+}
+
+# gcon NAME TIMEOUT <<<'commands': runs them on a domain's console
+# (NAME-dm: its stub domain's shell) through tests/gcon.py.
+gcon() { python3 "$TOP/tests/gcon.py" "$AIRLOCK_BIN" "$1" "$2"; }
+
+# status_of PID FIELD: a field of /proc/PID/status (Uid: its first value).
+status_of() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }

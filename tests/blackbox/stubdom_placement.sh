@@ -11,29 +11,12 @@
 # confined (its QEMU: uid != 0, seccomp, no new privileges; the relay too),
 # and destroy leaves nothing behind.
 . "$(dirname "$0")/../lib.sh"
-NS=airlock-s$$
-trap 'ip netns del "$NS" 2>/dev/null; cleanup' EXIT
-in_ns() { ip netns exec "$NS" "$@"; }
-in_net() { nsenter --net=/run/netns/"$NS" "$@"; }
 . "$(dirname "$0")/../guest.sh"
-ip netns add "$NS"
-in_ns ip link set lo up
-in_ns ip link add br0 type bridge
-in_ns ip addr add 10.77.0.1/24 dev br0
-in_ns ip link set br0 up
+test_netns airlock-s$$
+need_stubdom_image
 
-if ! bash "$TOP/images/stubdom/build.sh" >"$TMP/stubdom-image.log" 2>&1; then
-	fail "the stub-domain image builds"
-	tail -20 "$TMP/stubdom-image.log" | sed 's/^/# /'
-	done_testing
-	exit 1
-fi
-ok "the stub-domain image is built (or cached)"
-
-gcon() { python3 "$TOP/tests/gcon.py" "$A" "$1" "$2"; }
 # dmcon TIMEOUT <<<'commands': runs them on the stub domain's shell.
-dmcon() { python3 "$TOP/tests/gcon.py" "$A" s1-dm "$1"; }
-status_of() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+dmcon() { gcon s1-dm "$1"; }
 
 cp --sparse=always "$IMG/rootfs.ext4" "$TMP/root.ext4"
 truncate -s 640M "$TMP/data.ext4"
@@ -161,7 +144,7 @@ sed -e 's/"s1"/"s3"/' -e "s|$TMP/root.ext4|$TMP/root3.ext4|" -e '/data.ext4/d' -
 	-e "s|'format=raw, vdev=xvda, access=rw, target=$TMP/root3.ext4',|'format=raw, vdev=xvda, access=rw, target=$TMP/root3.ext4' ]|" \
 	"$TMP/s1.cfg" >"$TMP/s3.cfg"
 check "create s3 (restart limit 1)" env AIRLOCK_DM_RESTARTS=1 $A create "$TMP/s3.cfg"
-s3con() { python3 "$TOP/tests/gcon.py" "$A" s3-dm "$1"; }
+s3con() { gcon s3-dm "$1"; }
 SID3=$(field s3-dm 1) ID3=$(field s3 1)
 st3() { $A read "/local/domain/$SID3/device-model/$ID3/state" 2>/dev/null; }
 s3con 20 >/dev/null <<<'kill -9 $(cat /run/airlock/airlock-dm.pid)'
