@@ -1,5 +1,6 @@
 /* dmproc.c — see dmproc.h. */
 #include "supervisor/dmproc.h"
+#include "supervisor/argv.h"
 #include "supervisor/spawn.h"
 #include "common/util.h"
 
@@ -66,55 +67,35 @@ void dmproc_unlisten(struct dmproc_dev *devs, unsigned int n, const char *dir)
 
 int dmproc_argv(const char *binary, const struct dmproc_dev *devs, unsigned int n, char ***argv)
 {
-	char **v = calloc(2 * n + 2, sizeof(*v));
-	unsigned int k = 0;
-	bool oom = false;
+	struct argv_b a = {0};
 
-	if (!v)
-		return -ENOMEM;
-	v[k++] = strdup(binary);
+	argv_add(&a, "%s", binary);
 	for (unsigned int i = 0; i < n; i++) {
 		const struct dmproc_dev *d = &devs[i];
-		char *s = NULL, mtu[16] = "";
-		int r;
+		char mtu[16] = "";
+		if (!d->net && strchr(d->file, ',')) {
+			argv_free(a.v); /* the --device grammar cannot carry a ',' */
+			return -EINVAL;
+		}
+		argv_add(&a, "--device");
 		if (d->net) {
 			if (d->mtu)
 				snprintf(mtu, sizeof(mtu), ",mtu=%u", d->mtu);
-			r = asprintf(&s, "net,fd=%d,%s=%d,mac=%02x:%02x:%02x:%02x:%02x:%02x%s",
-				     d->listen_fd, d->tap_fd >= 0 ? "tap-fd" : "stream-fd",
-				     d->tap_fd >= 0 ? d->tap_fd : d->stream_fd, d->mac[0],
-				     d->mac[1], d->mac[2], d->mac[3], d->mac[4], d->mac[5], mtu);
-		} else if (strchr(d->file, ',')) {
-			r = -1; /* the --device grammar cannot carry a ',' */
-			errno = EINVAL;
+			argv_add(&a, "net,fd=%d,%s=%d,mac=%02x:%02x:%02x:%02x:%02x:%02x%s",
+				 d->listen_fd, d->tap_fd >= 0 ? "tap-fd" : "stream-fd",
+				 d->tap_fd >= 0 ? d->tap_fd : d->stream_fd, d->mac[0], d->mac[1],
+				 d->mac[2], d->mac[3], d->mac[4], d->mac[5], mtu);
 		} else {
-			r = asprintf(&s, "blk,fd=%d,file=%s%s", d->listen_fd, d->file,
-				     d->read_only ? ",read-only=on" : "");
+			argv_add(&a, "blk,fd=%d,file=%s%s", d->listen_fd, d->file,
+				 d->read_only ? ",read-only=on" : "");
 		}
-		v[k++] = strdup("--device");
-		v[k++] = r < 0 ? NULL : s;
-		oom |= r < 0;
 	}
-	for (unsigned int i = 0; i < k; i++)
-		oom |= v[i] == NULL;
-	if (oom) {
-		int e = errno == EINVAL ? -EINVAL : -ENOMEM;
-		for (unsigned int i = 0; i < k; i++)
-			free(v[i]);
-		free(v);
-		return e;
+	if (a.oom) {
+		argv_free(a.v);
+		return -ENOMEM;
 	}
-	*argv = v;
+	*argv = a.v;
 	return 0;
-}
-
-void dmproc_argv_free(char **argv)
-{
-	if (!argv)
-		return;
-	for (char **p = argv; *p; p++)
-		free(*p);
-	free(argv);
 }
 
 pid_t dmproc_spawn(char **argv, const struct dmproc_dev *devs, unsigned int n, int log_fd,

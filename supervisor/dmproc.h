@@ -39,11 +39,9 @@ void dmproc_unlisten(struct dmproc_dev *devs, unsigned int n, const char *dir);
 
 /* Builds airlock-dm's argv: binary, one --device per device (the listening
  * socket and tap/stream fds by number). NULL-terminated, malloc'd; free
- * with dmproc_argv_free. Returns 0 or -ENOMEM. */
+ * with argv_free (supervisor/argv.h). Returns 0, -EINVAL (a disk path
+ * with a ',') or -ENOMEM. */
 int dmproc_argv(const char *binary, const struct dmproc_dev *devs, unsigned int n, char ***argv);
-
-/* Frees an argv from dmproc_argv. */
-void dmproc_argv_free(char **argv);
 
 /* Starts airlock-dm with argv, keeping exactly the devices' fds; stderr on
  * log_fd; in_child(data) runs first in the child (cgroup). Returns the pid

@@ -5,47 +5,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-struct argv_b {
-	char **v;
-	size_t n, cap;
-	bool oom;
-};
-
-static void add(struct argv_b *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(struct argv_b *a, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	if (a->oom)
-		return;
-	if (a->n + 2 > a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 64;
-		char **v = realloc(a->v, cap * sizeof(*v));
-		if (!v) {
-			a->oom = true;
-			return;
-		}
-		a->v = v;
-		a->cap = cap;
-	}
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0) {
-		a->oom = true;
-		s = NULL;
-	}
-	va_end(ap);
-	if (s) {
-		a->v[a->n++] = s;
-		a->v[a->n] = NULL;
-	}
-}
 
 /* QEMU option values escape ',' by doubling it. */
 static char *qemu_escape(const char *s)
@@ -67,62 +30,79 @@ static char *qemu_escape(const char *s)
 	return o;
 }
 
+void engine_argv_head(struct argv_b *a, const char *qemu, const char *name, const char *uuid)
+{
+	argv_add(a, "%s", qemu);
+	argv_add(a, "-name");
+	argv_add(a, "guest=%s,debug-threads=on", name);
+	if (uuid && *uuid) {
+		argv_add(a, "-uuid");
+		argv_add(a, "%s", uuid);
+	}
+	argv_add(a, "-nodefaults");
+	argv_add(a, "-no-user-config");
+	argv_add(a, "-display");
+	argv_add(a, "none");
+}
+
+void engine_argv_confine(struct argv_b *a, bool deny_elevate, const char *chroot_dir, uid_t uid,
+			 gid_t gid)
+{
+	argv_add(a, "-sandbox");
+	argv_add(a, "on,obsolete=deny,elevateprivileges=%s,spawn=deny,resourcecontrol=deny",
+		 deny_elevate ? "deny" : "allow");
+	argv_add(a, "-chroot");
+	argv_add(a, "%s", chroot_dir);
+	argv_add(a, "-runas");
+	argv_add(a, "%u:%u", (unsigned)uid, (unsigned)gid);
+}
+
 int engine_argv(const struct eng_spec *s, char ***argv)
 {
 	struct argv_b a = {0};
 	char *e;
 
-	add(&a, "%s", s->qemu);
-	add(&a, "-name");
-	add(&a, "guest=%s,debug-threads=on", s->name);
-	if (s->uuid && *s->uuid) {
-		add(&a, "-uuid");
-		add(&a, "%s", s->uuid);
-	}
-	add(&a, "-nodefaults");
-	add(&a, "-no-user-config");
-	add(&a, "-display");
-	add(&a, "none");
-	add(&a, "-msg");
-	add(&a, "timestamp=on");
-	add(&a, "-machine");
-	add(&a, "pc,accel=%s,memory-backend=ram", s->accel);
-	add(&a, "-cpu");
-	add(&a, "%s", strcmp(s->accel, "kvm") == 0 ? "host" : "max");
-	add(&a, "-smp");
-	add(&a, "%u", s->vcpus);
-	add(&a, "-m");
-	add(&a, "%llu", (unsigned long long)s->mem_mib);
+	engine_argv_head(&a, s->qemu, s->name, s->uuid);
+	argv_add(&a, "-msg");
+	argv_add(&a, "timestamp=on");
+	argv_add(&a, "-machine");
+	argv_add(&a, "pc,accel=%s,memory-backend=ram", s->accel);
+	argv_add(&a, "-cpu");
+	argv_add(&a, "%s", strcmp(s->accel, "kvm") == 0 ? "host" : "max");
+	argv_add(&a, "-smp");
+	argv_add(&a, "%u", s->vcpus);
+	argv_add(&a, "-m");
+	argv_add(&a, "%llu", (unsigned long long)s->mem_mib);
 	/* The RAM is the supervisor's memfd, shared: an out-of-process device
 	 * model (and the stub domain) must see what the guest writes. */
-	add(&a, "-object");
-	add(&a, "memory-backend-file,id=ram,size=%lluM,mem-path=/proc/self/fd/%d,share=on",
-	    (unsigned long long)s->mem_mib, s->ram_fd);
-	add(&a, "-chardev");
-	add(&a, "socket,id=qmp,fd=%d", s->qmp_fd);
-	add(&a, "-mon");
-	add(&a, "chardev=qmp,mode=control");
-	add(&a, "-chardev");
-	add(&a, "socket,id=serial0,fd=%d", s->serial_fd);
-	add(&a, "-serial");
-	add(&a, "chardev:serial0");
+	argv_add(&a, "-object");
+	argv_add(&a, "memory-backend-file,id=ram,size=%lluM,mem-path=/proc/self/fd/%d,share=on",
+		 (unsigned long long)s->mem_mib, s->ram_fd);
+	argv_add(&a, "-chardev");
+	argv_add(&a, "socket,id=qmp,fd=%d", s->qmp_fd);
+	argv_add(&a, "-mon");
+	argv_add(&a, "chardev=qmp,mode=control");
+	argv_add(&a, "-chardev");
+	argv_add(&a, "socket,id=serial0,fd=%d", s->serial_fd);
+	argv_add(&a, "-serial");
+	argv_add(&a, "chardev:serial0");
 	/* Lifecycle: the supervisor decides what a reboot or a panic means. */
-	add(&a, "-device");
-	add(&a, "pvpanic");
-	add(&a, "-action");
-	add(&a, "reboot=shutdown");
-	add(&a, "-action");
-	add(&a, "panic=pause");
+	argv_add(&a, "-device");
+	argv_add(&a, "pvpanic");
+	argv_add(&a, "-action");
+	argv_add(&a, "reboot=shutdown");
+	argv_add(&a, "-action");
+	argv_add(&a, "panic=pause");
 	if (s->kernel) {
-		add(&a, "-kernel");
-		add(&a, "%s", s->kernel);
+		argv_add(&a, "-kernel");
+		argv_add(&a, "%s", s->kernel);
 		if (s->initrd) {
-			add(&a, "-initrd");
-			add(&a, "%s", s->initrd);
+			argv_add(&a, "-initrd");
+			argv_add(&a, "%s", s->initrd);
 		}
 		if (s->cmdline) {
-			add(&a, "-append");
-			add(&a, "%s", s->cmdline);
+			argv_add(&a, "-append");
+			argv_add(&a, "%s", s->cmdline);
 		}
 	}
 	for (unsigned i = 0; i < s->ndisks; i++) {
@@ -130,12 +110,12 @@ int engine_argv(const struct eng_spec *s, char ***argv)
 		if (d->vhost_sock) {
 			/* Served by airlock-dm; reconnect=1: if the device model
 			 * restarts, the engine connects again by itself. */
-			add(&a, "-chardev");
-			add(&a, "socket,id=vudisk%u,path=%s,reconnect=1", i, d->vhost_sock);
-			add(&a, "-device");
-			add(&a, "vhost-user-blk-pci,chardev=vudisk%u,num-queues=%u%s", i,
-			    d->num_queues ? d->num_queues : 1,
-			    i == 0 && !s->kernel ? ",bootindex=0" : "");
+			argv_add(&a, "-chardev");
+			argv_add(&a, "socket,id=vudisk%u,path=%s,reconnect=1", i, d->vhost_sock);
+			argv_add(&a, "-device");
+			argv_add(&a, "vhost-user-blk-pci,chardev=vudisk%u,num-queues=%u%s", i,
+				 d->num_queues ? d->num_queues : 1,
+				 i == 0 && !s->kernel ? ",bootindex=0" : "");
 			continue;
 		}
 		e = qemu_escape(d->path);
@@ -143,66 +123,53 @@ int engine_argv(const struct eng_spec *s, char ***argv)
 			a.oom = true;
 			break;
 		}
-		add(&a, "-drive");
-		add(&a, "file=%s,format=%s,if=none,id=disk%u%s%s", e, d->format ? d->format : "raw",
-		    i, d->readonly || d->cdrom ? ",readonly=on" : "",
-		    d->cdrom ? ",media=cdrom" : "");
+		argv_add(&a, "-drive");
+		argv_add(&a, "file=%s,format=%s,if=none,id=disk%u%s%s", e,
+			 d->format ? d->format : "raw", i,
+			 d->readonly || d->cdrom ? ",readonly=on" : "",
+			 d->cdrom ? ",media=cdrom" : "");
 		free(e);
-		add(&a, "-device");
+		argv_add(&a, "-device");
 		if (d->cdrom)
-			add(&a, "ide-cd,drive=disk%u%s", i,
-			    i == 0 && !s->kernel ? ",bootindex=0" : "");
+			argv_add(&a, "ide-cd,drive=disk%u%s", i,
+				 i == 0 && !s->kernel ? ",bootindex=0" : "");
 		else
-			add(&a, "virtio-blk-pci,drive=disk%u%s", i,
-			    i == 0 && !s->kernel ? ",bootindex=0" : "");
+			argv_add(&a, "virtio-blk-pci,drive=disk%u%s", i,
+				 i == 0 && !s->kernel ? ",bootindex=0" : "");
 	}
 	for (unsigned i = 0; i < s->nnics; i++) {
 		const struct eng_nic *n = &s->nics[i];
 		if (n->vhost_sock) {
-			add(&a, "-chardev");
-			add(&a, "socket,id=vunet%u,path=%s,reconnect=1", i, n->vhost_sock);
-			add(&a, "-netdev");
-			add(&a, "vhost-user,id=net%u,chardev=vunet%u", i, i);
-			add(&a, "-device");
+			argv_add(&a, "-chardev");
+			argv_add(&a, "socket,id=vunet%u,path=%s,reconnect=1", i, n->vhost_sock);
+			argv_add(&a, "-netdev");
+			argv_add(&a, "vhost-user,id=net%u,chardev=vunet%u", i, i);
+			argv_add(&a, "-device");
 			/* vectors=0: INTx, where MSI-X on a vhost-user netdev
 			 * crashes the engine (engine_vhost_net_msix). */
-			add(&a, "virtio-net-pci,netdev=net%u,mac=%02x:%02x:%02x:%02x:%02x:%02x%s",
-			    i, n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5],
-			    n->msix ? "" : ",vectors=0");
+			argv_add(&a,
+				 "virtio-net-pci,netdev=net%u,mac=%02x:%02x:%02x:%02x:%02x:%02x%s",
+				 i, n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4],
+				 n->mac[5], n->msix ? "" : ",vectors=0");
 			continue;
 		}
-		add(&a, "-netdev");
+		argv_add(&a, "-netdev");
 		if (n->tap_fd >= 0)
-			add(&a, "tap,id=net%u,fd=%d", i, n->tap_fd);
+			argv_add(&a, "tap,id=net%u,fd=%d", i, n->tap_fd);
 		else
-			add(&a, "stream,id=net%u,addr.type=fd,addr.str=%d", i, n->stream_fd);
-		add(&a, "-device");
-		add(&a, "%s,netdev=net%u,mac=%02x:%02x:%02x:%02x:%02x:%02x",
-		    n->model ? n->model : "virtio-net-pci", i, n->mac[0], n->mac[1], n->mac[2],
-		    n->mac[3], n->mac[4], n->mac[5]);
+			argv_add(&a, "stream,id=net%u,addr.type=fd,addr.str=%d", i, n->stream_fd);
+		argv_add(&a, "-device");
+		argv_add(&a, "%s,netdev=net%u,mac=%02x:%02x:%02x:%02x:%02x:%02x",
+			 n->model ? n->model : "virtio-net-pci", i, n->mac[0], n->mac[1], n->mac[2],
+			 n->mac[3], n->mac[4], n->mac[5]);
 	}
-	add(&a, "-sandbox");
-	add(&a, "on,obsolete=deny,elevateprivileges=%s,spawn=deny,resourcecontrol=deny",
-	    s->deny_elevate ? "deny" : "allow");
-	add(&a, "-chroot");
-	add(&a, "%s", s->chroot_dir);
-	add(&a, "-runas");
-	add(&a, "%u:%u", (unsigned)s->uid, (unsigned)s->gid);
+	engine_argv_confine(&a, s->deny_elevate, s->chroot_dir, s->uid, s->gid);
 	if (a.oom) {
-		engine_argv_free(a.v);
+		argv_free(a.v);
 		return -ENOMEM;
 	}
 	*argv = a.v;
 	return 0;
-}
-
-void engine_argv_free(char **argv)
-{
-	if (!argv)
-		return;
-	for (char **p = argv; *p; p++)
-		free(*p);
-	free(argv);
 }
 
 pid_t engine_spawn(const struct eng_spec *s, char **argv, int log_fd, void (*in_child)(void *),

@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "supervisor/argv.h"
+
 #define ENG_MAX_NICS 16
 
 struct eng_disk {
@@ -64,12 +66,21 @@ struct eng_spec {
 	bool deny_elevate; /* elevateprivileges=deny works with -runas here */
 };
 
-/* Builds the engine's argv (NULL-terminated, every string malloc'd).
- * Returns 0 or -ENOMEM. */
-int engine_argv(const struct eng_spec *s, char ***argv);
+/* Appends what begins every QEMU the supervisor starts (the engine and a
+ * stub domain's): the binary, -name guest=<name>,debug-threads=on,
+ * -uuid <uuid> when uuid is set and not empty, and no default devices,
+ * user config or display. */
+void engine_argv_head(struct argv_b *a, const char *qemu, const char *name, const char *uuid);
 
-/* Frees an argv from engine_argv. */
-void engine_argv_free(char **argv);
+/* Appends what confines every QEMU the supervisor starts: seccomp
+ * (obsolete, spawn and resourcecontrol denied; elevateprivileges denied
+ * when deny_elevate), -chroot chroot_dir and -runas uid:gid. */
+void engine_argv_confine(struct argv_b *a, bool deny_elevate, const char *chroot_dir, uid_t uid,
+			 gid_t gid);
+
+/* Builds the engine's argv (NULL-terminated, every string malloc'd; free
+ * with argv_free, supervisor/argv.h). Returns 0 or -ENOMEM. */
+int engine_argv(const struct eng_spec *s, char ***argv);
 
 /* Whether a virtio-net-pci on a vhost-user netdev may use MSI-X with this
  * QEMU (version major*100+minor, 0: unknown) and accelerator ("tcg",

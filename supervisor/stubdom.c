@@ -23,6 +23,8 @@
 #include "dm/blk.h"
 #include "dm/net.h"
 #include "relay/relay.h"
+#include "supervisor/argv.h"
+#include "supervisor/engine.h"
 #include "supervisor/spawn.h"
 #include "toolstack/domstore.h"
 #include "toolstack/paths.h"
@@ -30,7 +32,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,50 +254,6 @@ int stubdom_prepare(struct xs_client *xs, const struct stubdom_spec *sp, struct 
 
 /* ---- processes ---- */
 
-struct argv_b {
-	char *v[96];
-	unsigned int n;
-	bool oom;
-};
-
-static void add(struct argv_b *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(struct argv_b *a, const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	if (a->n + 1 >= sizeof(a->v) / sizeof(a->v[0])) {
-		a->oom = true;
-		return;
-	}
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	if (!s)
-		a->oom = true;
-	else
-		a->v[a->n++] = s;
-	a->v[a->n] = NULL;
-}
-
-static void argv_free(struct argv_b *a)
-{
-	for (unsigned int i = 0; i < a->n; i++)
-		free(a->v[i]);
-	a->n = 0;
-}
-
-static void log_argv(const char *what, char **argv)
-{
-	char line[4096];
-	size_t k = 0;
-
-	for (char **p = argv; *p && k < sizeof(line) - 1; p++)
-		k += (size_t)snprintf(line + k, sizeof(line) - k, "%s%s", p == argv ? "" : " ", *p);
-	log_info("%s: %s", what, line);
-}
-
 /* The --device spec the relay gets for disk i: the image's description as
  * airlock-dm in the stub will offer it. */
 static int blk_desc(const struct stubdom_spec *sp, unsigned int i, int fd, struct argv_b *a)
@@ -319,9 +276,9 @@ static int blk_desc(const struct stubdom_spec *sp, unsigned int i, int fd, struc
 		return r;
 	for (unsigned int k = 0; k < sizeof(cfg); k++)
 		snprintf(hex + 2 * k, 3, "%02x", cfg[k]);
-	add(a, "--device");
-	add(a, "blk,fd=%d,features=0x%llx,queues=%u,config=%s", fd, (unsigned long long)f,
-	    BLK_QUEUES, hex);
+	argv_add(a, "--device");
+	argv_add(a, "blk,fd=%d,features=0x%llx,queues=%u,config=%s", fd, (unsigned long long)f,
+		 BLK_QUEUES, hex);
 	return 0;
 }
 
@@ -338,28 +295,28 @@ static int start_relay(const struct stubdom_spec *sp, struct stubdom *sd, void (
 		log_err("cannot find airlock-relay");
 		return -ENOENT;
 	}
-	add(&a, "%s", bin);
-	add(&a, "--name");
-	add(&a, "%s", sd->name);
-	add(&a, "--ram-fd");
-	add(&a, "%d", sp->ram_fd);
-	add(&a, "--ram-size");
-	add(&a, "%llu", (unsigned long long)sp->guest_ram);
-	add(&a, "--ivshmem-fd");
-	add(&a, "%d", sd->ivshmem_fd);
-	add(&a, "--port-fd");
-	add(&a, "%d", sd->port_fd);
+	argv_add(&a, "%s", bin);
+	argv_add(&a, "--name");
+	argv_add(&a, "%s", sd->name);
+	argv_add(&a, "--ram-fd");
+	argv_add(&a, "%d", sp->ram_fd);
+	argv_add(&a, "--ram-size");
+	argv_add(&a, "%llu", (unsigned long long)sp->guest_ram);
+	argv_add(&a, "--ivshmem-fd");
+	argv_add(&a, "%d", sd->ivshmem_fd);
+	argv_add(&a, "--port-fd");
+	argv_add(&a, "%d", sd->port_fd);
 	keep[nkeep++] = sp->ram_fd;
 	keep[nkeep++] = sd->ivshmem_fd;
 	keep[nkeep++] = sd->port_fd;
 	for (unsigned int i = 0; i < sd->neng && !r; i++) {
 		if (sd->eng[i].net) {
 			/* QEMU builds a vhost-user NIC's config itself. */
-			add(&a, "--device");
-			add(&a, "net,fd=%d,features=0x%llx,queues=%u", sd->eng[i].listen_fd,
-			    (unsigned long long)net_offload_features(
-				    (uint16_t)sp->nic_mtu[i - sp->ndisks]),
-			    NET_QUEUES);
+			argv_add(&a, "--device");
+			argv_add(&a, "net,fd=%d,features=0x%llx,queues=%u", sd->eng[i].listen_fd,
+				 (unsigned long long)net_offload_features(
+					 (uint16_t)sp->nic_mtu[i - sp->ndisks]),
+				 NET_QUEUES);
 		} else {
 			r = blk_desc(sp, i, sd->eng[i].listen_fd, &a);
 		}
@@ -368,7 +325,7 @@ static int start_relay(const struct stubdom_spec *sp, struct stubdom *sd, void (
 	if (!r && a.oom)
 		r = -ENOMEM;
 	if (!r) {
-		log_argv("relay", a.v);
+		argv_log("relay", a.v);
 		/* Its own uid: the relay parses what the stub controls. Every fd
 		 * it needs is inherited open; it opens nothing by path. */
 		uid_t id = stubdom_relay_uid(sp->guest_domid);
@@ -385,7 +342,7 @@ static int start_relay(const struct stubdom_spec *sp, struct stubdom *sd, void (
 			sd->relay = 0;
 		}
 	}
-	argv_free(&a);
+	argv_free(a.v);
 	return r;
 }
 
@@ -433,83 +390,71 @@ static int start_qemu(const struct stubdom_spec *sp, struct stubdom *sd, void (*
 	snprintf(store_sock, sizeof(store_sock), "%s.d/%u", xs_client_default_path(), sd->domid);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		return -errno;
-	add(&a, "%s", paths_qemu());
-	add(&a, "-name");
-	add(&a, "guest=%s,debug-threads=on", sd->name);
-	add(&a, "-nodefaults");
-	add(&a, "-no-user-config");
-	add(&a, "-display");
-	add(&a, "none");
-	add(&a, "-machine");
-	add(&a, "pc");
+	engine_argv_head(&a, paths_qemu(), sd->name, NULL);
+	argv_add(&a, "-machine");
+	argv_add(&a, "pc");
 	/* TCG's translation cache dominates a small VM's host memory. */
-	add(&a, "-accel");
-	add(&a, strcmp(sp->accel, "kvm") == 0 ? "kvm" : "tcg,tb-size=32");
-	add(&a, "-cpu");
-	add(&a, "%s", strcmp(sp->accel, "kvm") == 0 ? "host" : "max");
-	add(&a, "-m");
-	add(&a, "%llu", (unsigned long long)sp->memory_mib);
-	add(&a, "-kernel");
-	add(&a, "%s", kernel);
-	add(&a, "-initrd");
-	add(&a, "%s", ramdisk);
-	add(&a, "-append");
-	add(&a,
-	    "console=ttyS0 quiet vfio.enable_unsafe_noiommu_mode=1 airlock.target=%u "
-	    "airlock.uuid=%s airlock.shell%s%s",
-	    sp->guest_domid, sp->guest_uuid, sp->cmdline ? " " : "",
-	    sp->cmdline ? sp->cmdline : "");
-	add(&a, "-chardev");
-	add(&a, "socket,id=serial0,fd=%d", sv[1]);
-	add(&a, "-serial");
-	add(&a, "chardev:serial0");
-	add(&a, "-chardev");
-	add(&a, "socket,id=ivs,path=ivshmem.sock");
-	add(&a, "-device");
-	add(&a, "ivshmem-doorbell,chardev=ivs,vectors=%u", 1 + 8 * (sp->ndisks + sp->nnics));
-	add(&a, "-device");
-	add(&a, "virtio-serial-pci");
-	add(&a, "-chardev");
-	add(&a, "socket,id=sp,path=stubproto.sock,reconnect=1");
-	add(&a, "-device");
-	add(&a, "virtserialport,chardev=sp,name=org.airlock.stubproto");
-	add(&a, "-chardev");
-	add(&a, "socket,id=st,path=%s", store_sock);
-	add(&a, "-device");
-	add(&a, "virtserialport,chardev=st,name=org.airlock.store");
+	argv_add(&a, "-accel");
+	argv_add(&a, strcmp(sp->accel, "kvm") == 0 ? "kvm" : "tcg,tb-size=32");
+	argv_add(&a, "-cpu");
+	argv_add(&a, "%s", strcmp(sp->accel, "kvm") == 0 ? "host" : "max");
+	argv_add(&a, "-m");
+	argv_add(&a, "%llu", (unsigned long long)sp->memory_mib);
+	argv_add(&a, "-kernel");
+	argv_add(&a, "%s", kernel);
+	argv_add(&a, "-initrd");
+	argv_add(&a, "%s", ramdisk);
+	argv_add(&a, "-append");
+	argv_add(&a,
+		 "console=ttyS0 quiet vfio.enable_unsafe_noiommu_mode=1 airlock.target=%u "
+		 "airlock.uuid=%s airlock.shell%s%s",
+		 sp->guest_domid, sp->guest_uuid, sp->cmdline ? " " : "",
+		 sp->cmdline ? sp->cmdline : "");
+	argv_add(&a, "-chardev");
+	argv_add(&a, "socket,id=serial0,fd=%d", sv[1]);
+	argv_add(&a, "-serial");
+	argv_add(&a, "chardev:serial0");
+	argv_add(&a, "-chardev");
+	argv_add(&a, "socket,id=ivs,path=ivshmem.sock");
+	argv_add(&a, "-device");
+	argv_add(&a, "ivshmem-doorbell,chardev=ivs,vectors=%u", 1 + 8 * (sp->ndisks + sp->nnics));
+	argv_add(&a, "-device");
+	argv_add(&a, "virtio-serial-pci");
+	argv_add(&a, "-chardev");
+	argv_add(&a, "socket,id=sp,path=stubproto.sock,reconnect=1");
+	argv_add(&a, "-device");
+	argv_add(&a, "virtserialport,chardev=sp,name=org.airlock.stubproto");
+	argv_add(&a, "-chardev");
+	argv_add(&a, "socket,id=st,path=%s", store_sock);
+	argv_add(&a, "-device");
+	argv_add(&a, "virtserialport,chardev=st,name=org.airlock.store");
 	for (unsigned int i = 0; i < sp->ndisks; i++) {
 		if (strchr(sp->files[i], ',')) {
 			r = -EINVAL;
 			break;
 		}
-		add(&a, "-drive");
-		add(&a, "file=%s,format=raw,if=none,id=d%u,cache.direct=on,aio=threads%s",
-		    sp->files[i], i, sp->read_only[i] ? ",readonly=on" : "");
-		add(&a, "-device");
-		add(&a, "virtio-blk-pci,drive=d%u,addr=0x%x,disable-legacy=on,num-queues=1", i,
-		    STUB_DISK_SLOT + i);
+		argv_add(&a, "-drive");
+		argv_add(&a, "file=%s,format=raw,if=none,id=d%u,cache.direct=on,aio=io_uring%s",
+			 sp->files[i], i, sp->read_only[i] ? ",readonly=on" : "");
+		argv_add(&a, "-device");
+		argv_add(&a, "virtio-blk-pci,drive=d%u,addr=0x%x,disable-legacy=on,num-queues=1", i,
+			 STUB_DISK_SLOT + i);
 	}
 	/* The stub's own NICs: taps on the guest's bridges. Their MAC never
 	 * shows: airlock-dm moves the guest's frames, with the guest's MAC. */
 	for (unsigned int i = 0; i < sp->nnics; i++) {
-		add(&a, "-netdev");
-		add(&a, "tap,id=sn%u,fd=%d", i, sp->nic_tap[i]);
-		add(&a, "-device");
-		add(&a, "virtio-net-pci,netdev=sn%u,mac=02:00:00:00:%02x:%02x", i, sd->domid & 0xff,
-		    i);
+		argv_add(&a, "-netdev");
+		argv_add(&a, "tap,id=sn%u,fd=%d", i, sp->nic_tap[i]);
+		argv_add(&a, "-device");
+		argv_add(&a, "virtio-net-pci,netdev=sn%u,mac=02:00:00:00:%02x:%02x", i,
+			 sd->domid & 0xff, i);
 	}
-	add(&a, "-sandbox");
-	add(&a, "on,obsolete=deny,elevateprivileges=%s,spawn=deny,resourcecontrol=deny",
-	    sp->deny_elevate ? "deny" : "allow");
-	add(&a, "-chroot");
-	add(&a, "%s", sd->dir);
-	add(&a, "-runas");
-	add(&a, "%u:%u", (unsigned)(paths_uid_base() + sd->domid),
-	    (unsigned)(paths_uid_base() + sd->domid));
+	engine_argv_confine(&a, sp->deny_elevate, sd->dir, paths_uid_base() + sd->domid,
+			    paths_uid_base() + sd->domid);
 	if (!r && a.oom)
 		r = -ENOMEM;
 	if (!r) {
-		log_argv("stub domain", a.v);
+		argv_log("stub domain", a.v);
 		int keep[1 + DMPROC_MAX_DEVS];
 		unsigned int nkeep = 0;
 		keep[nkeep++] = sv[1];
@@ -527,7 +472,7 @@ static int start_qemu(const struct stubdom_spec *sp, struct stubdom *sd, void (*
 			sd->qemu = 0;
 		}
 	}
-	argv_free(&a);
+	argv_free(a.v);
 	close(sv[1]);
 	if (r) {
 		close(sv[0]);

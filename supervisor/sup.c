@@ -32,6 +32,7 @@
  * engine's state (and anything a guest did to it) does not survive a reboot.
  */
 #include "supervisor/sup.h"
+#include "supervisor/argv.h"
 #include "supervisor/console.h"
 #include "supervisor/control.h"
 #include "supervisor/dmproc.h"
@@ -205,17 +206,6 @@ static void on_qmp_event(struct qmp *q, const struct qmp_event *ev, void *data);
 static int start_passt(struct sup *s);
 static void qmp_readable(struct loop_fd *h, int fd, uint32_t events, void *data);
 
-static void log_argv(const char *what, char **argv)
-{
-	struct buf line = BUF_INIT;
-
-	for (char **a = argv; *a; a++)
-		buf_printf(&line, "%s%s", a == argv ? "" : " ", *a);
-	if (buf_append(&line, "", 1) == 0)
-		log_info("%s: %s", what, (char *)buf_head(&line));
-	buf_free(&line);
-}
-
 static int start_engine(struct sup *s)
 {
 	const struct dom_config *c = s->cfg;
@@ -261,7 +251,7 @@ static int start_engine(struct sup *s)
 	r = engine_argv(&spec, &argv);
 	if (r)
 		goto out;
-	log_argv("engine", argv);
+	argv_log("engine", argv);
 	s->cause = CAUSE_NONE;
 	s->engine = engine_spawn(&spec, argv, STDERR_FILENO, engine_child_setup, s);
 	if (s->engine < 0) {
@@ -298,7 +288,7 @@ static int start_engine(struct sup *s)
 		store_set(s, "airlock/engine-start", pid);
 	}
 out:
-	engine_argv_free(argv);
+	argv_free(argv);
 	for (int i = 0; i < 2; i++) {
 		if (qmp_pair[i] >= 0)
 			close(qmp_pair[i]);
@@ -363,9 +353,9 @@ static int start_dm(struct sup *s)
 	r = dmproc_argv(bin, s->dmdevs, s->ndm, &argv);
 	if (r)
 		return r;
-	log_argv("airlock-dm", argv);
+	argv_log("airlock-dm", argv);
 	s->dm = dmproc_spawn(argv, s->dmdevs, s->ndm, STDERR_FILENO, engine_child_setup, s);
-	dmproc_argv_free(argv);
+	argv_free(argv);
 	if (s->dm < 0) {
 		r = (int)s->dm;
 		s->dm = 0;
