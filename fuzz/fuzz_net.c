@@ -2,7 +2,10 @@
  *
  * Input: byte 0 picks the backend (bit 0: stream, else the tap stand-in)
  * and features (bit 1 MRG_RXBUF, bit 2 INDIRECT_DESC, bit 3 EVENT_IDX,
- * bit 4 VERSION_1; without it the driver is legacy, 10-byte headers);
+ * bit 4 VERSION_1; without it the driver is legacy, 10-byte headers;
+ * bit 5, unless bit 0: a packet socket with PACKET_VNET_HDR instead, 10-byte
+ * headers to and from the backend, as in a stub domain; bit 6: the
+ * offloads acked, CSUM, GUEST_CSUM, TSO4/6 both ways);
  * byte 1 × 16 is how many bytes at the end of the input are the backend's
  * (for the tap stand-in: packets, each a 2-byte little-endian length then
  * that many bytes; for the stream: raw bytes, framing and all). The rest
@@ -21,6 +24,7 @@
  * 14..NET_MAX_FRAME bytes; tap: header plus at least an Ethernet header).
  */
 #include "dm/net.h"
+#include "dm/net_hdr.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,7 +76,7 @@ static void feed_backend(int fd, bool stream, const uint8_t *p, size_t n)
 }
 
 /* What the device sent must be well-formed. */
-static void check_output(int fd, bool stream)
+static void check_output(int fd, bool stream, unsigned int be_hdr)
 {
 	static uint8_t buf[1 << 17];
 	size_t have = 0;
@@ -81,7 +85,7 @@ static void check_output(int fd, bool stream)
 		if (r <= 0)
 			break;
 		if (!stream)
-			CHECK((size_t)r >= 12 + 14);
+			CHECK((size_t)r >= be_hdr + 14);
 		else
 			have += (size_t)r;
 	}
@@ -114,6 +118,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		features |= 1ull << VIRTIO_RING_F_EVENT_IDX;
 	if (data[0] & 16)
 		features |= 1ull << VIRTIO_F_VERSION_1;
+	bool packet = !stream && (data[0] & 32);
+	if (data[0] & 64)
+		features |= (1ull << VIRTIO_NET_F_CSUM) | (1ull << VIRTIO_NET_F_GUEST_CSUM) |
+			    (1ull << VIRTIO_NET_F_HOST_TSO4) | (1ull << VIRTIO_NET_F_HOST_TSO6) |
+			    (1ull << VIRTIO_NET_F_GUEST_TSO4) | (1ull << VIRTIO_NET_F_GUEST_TSO6);
 	size_t be_len = (size_t)data[1] * 16;
 	data += 2;
 	size -= 2;
@@ -138,10 +147,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int sv[2];
 	CHECK(socketpair(AF_UNIX, (stream ? SOCK_STREAM : SOCK_SEQPACKET) | SOCK_CLOEXEC, 0, sv) ==
 	      0);
-	struct net_params p = {.backend = stream ? NET_BACKEND_STREAM : NET_BACKEND_TAP,
+	struct net_params p = {.backend = stream   ? NET_BACKEND_STREAM
+					  : packet ? NET_BACKEND_PACKET
+						   : NET_BACKEND_TAP,
 			       .fd = sv[0],
 			       .mac = {2, 0, 0, 0, 0, 1},
-			       .mtu = 1500};
+			       .mtu = 1500,
+			       .packet_vnet = packet};
 	struct net_dev *d = NULL;
 	CHECK(net_open(&p, lp, &d) == 0);
 	net_vdev_ops.set_features(d, features);
@@ -154,7 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		loop_run_once(lp, 0);
 	net_vdev_ops.queue_kick(d, &rx, NET_RXQ);
 	net_vdev_ops.queue_kick(d, &tx, NET_TXQ);
-	check_output(sv[1], stream);
+	check_output(sv[1], stream, packet ? 10 : 12);
 	net_vdev_ops.queue_stop(d, NET_RXQ);
 	net_vdev_ops.queue_stop(d, NET_TXQ);
 
