@@ -35,9 +35,11 @@
  * (the stub takes whole tables), HOST_NOTIFIER, PAGEFAULT, STATUS and the
  * rest: nothing in the stub could honour them.
  *
- * Every refusal is logged (rate-limited) and answered with an error ack if
- * the front end asked for one, else the connection is dropped; the engine
- * reconnects. Nothing the engine sends can stop the relay.
+ * Every message takes lib/vhost's path (vhost_serve_one, the one
+ * airlock-dm's back end takes): every refusal is logged (rate-limited) and
+ * answered with an error ack if the front end asked for one, else the
+ * connection is dropped; the engine reconnects. Nothing the engine sends
+ * can stop the relay.
  */
 #include <errno.h>
 #include <string.h>
@@ -48,6 +50,7 @@
 #include "common/util.h"
 #include "relay/relay_int.h"
 #include "stubproto/sp_codec.h"
+#include "vhost/vhost_serve.h"
 #include "virtio/vq.h"
 
 static uint64_t offered_features(const struct relay_dev *d)
@@ -151,21 +154,12 @@ static struct relay_ring *ring_of(struct relay_dev *d, uint32_t index)
 	return index < d->desc.queues ? &d->rings[index] : NULL;
 }
 
-struct ctx {
-	bool reply;    /* send m back */
-	int reply_fd;  /* an fd to send with it (not ours to close), or -1 */
-	bool deferred; /* the answer comes later (GET_VRING_BASE) */
-};
-
-static int h_get_features(struct relay_dev *d, struct vhost_msg *m, struct ctx *x)
+static int h_get_features(struct relay_dev *d, struct vhost_msg *m, struct vhost_answer *x)
 {
-	m->p.u64 = offered_features(d);
-	m->hdr.size = 8;
-	x->reply = true;
-	return 0;
+	return vhost_answer_u64(m, x, offered_features(d));
 }
 
-static int h_set_features(struct relay_dev *d, struct vhost_msg *m, struct ctx *x)
+static int h_set_features(struct relay_dev *d, struct vhost_msg *m, struct vhost_answer *x)
 {
 	if (m->p.u64 & ~offered_features(d))
 		return -EINVAL;
@@ -176,15 +170,12 @@ static int h_set_features(struct relay_dev *d, struct vhost_msg *m, struct ctx *
 	return 0;
 }
 
-static int h_get_protocol(struct relay_dev *d, struct vhost_msg *m, struct ctx *x)
+static int h_get_protocol(struct relay_dev *d, struct vhost_msg *m, struct vhost_answer *x)
 {
-	m->p.u64 = offered_protocol(d);
-	m->hdr.size = 8;
-	x->reply = true;
-	return 0;
+	return vhost_answer_u64(m, x, offered_protocol(d));
 }
 
-static int h_set_protocol(struct relay_dev *d, struct vhost_msg *m, struct ctx *x)
+static int h_set_protocol(struct relay_dev *d, struct vhost_msg *m, struct vhost_answer *x)
 {
 	if (m->p.u64 & ~offered_protocol(d))
 		return -EINVAL;
@@ -192,19 +183,19 @@ static int h_set_protocol(struct relay_dev *d, struct vhost_msg *m, struct ctx *
 	return 0;
 }
 
-static int h_set_owner(struct relay_dev *d, struct vhost_msg *m, struct ctx *x)
+static int h_set_owner(struct relay_dev *d, struct vhost_msg *m, struct vhost_answer *x)
 {
 	d->owner = true;
 	return 0;
 }
 
-static int h_reset(struct relay_dev *d, struct vhost_msg *m, struct ctx *x)
+static int h_reset(struct relay_dev *d, struct vhost_msg *m, struct vhost_answer *x)
 {
 	records_clear(d);
 	return 0;
 }
 
-static int h_set_mem_table(struct relay_dev *d, struct vhost_msg *m, struct ctx *x)
+static int h_set_mem_table(struct relay_dev *d, struct vhost_msg *m, struct vhost_answer *x)
 {
 	const char *why = "";
 	int rc = relay_mem_check_table(d->r, m, &why);
@@ -227,7 +218,7 @@ static int h_set_mem_table(struct relay_dev *d, struct vhost_msg *m, struct ctx 
 	return 0;
 }
 
-static int h_set_vring_num(struct relay_dev *d, struct vhost_msg *m, struct ctx *x)
+static int h_set_vring_num(struct relay_dev *d, struct vhost_msg *m, struct vhost_answer *x)
 {
 	struct relay_ring *g = ring_of(d, m->p.state.index);
 	uint32_t num = m->p.state.num;
@@ -239,7 +230,7 @@ static int h_set_vring_num(struct relay_dev *d, struct vhost_msg *m, struct ctx 
 	return 0;
 }
 
-static int h_set_vring_addr(struct relay_dev *d, struct vhost_msg *m, struct ctx *x)
+static int h_set_vring_addr(struct relay_dev *d, struct vhost_msg *m, struct vhost_answer *x)
 {
 	struct relay_ring *g = ring_of(d, m->p.addr.index);
 
@@ -253,7 +244,7 @@ static int h_set_vring_addr(struct relay_dev *d, struct vhost_msg *m, struct ctx
 	return 0;
 }
 
-static int h_set_vring_base(struct relay_dev *d, struct vhost_msg *m, struct ctx *x)
+static int h_set_vring_base(struct relay_dev *d, struct vhost_msg *m, struct vhost_answer *x)
 {
 	struct relay_ring *g = ring_of(d, m->p.state.index);
 
@@ -265,7 +256,7 @@ static int h_set_vring_base(struct relay_dev *d, struct vhost_msg *m, struct ctx
 	return 0;
 }
 
-static int h_get_vring_base(struct relay_dev *d, struct vhost_msg *m, struct ctx *x)
+static int h_get_vring_base(struct relay_dev *d, struct vhost_msg *m, struct vhost_answer *x)
 {
 	uint32_t q = m->p.state.index;
 	struct relay_ring *g = ring_of(d, q);
@@ -288,7 +279,7 @@ static int h_get_vring_base(struct relay_dev *d, struct vhost_msg *m, struct ctx
 	return 0;
 }
 
-static int h_set_vring_fd(struct relay_dev *d, struct vhost_msg *m, struct ctx *x)
+static int h_set_vring_fd(struct relay_dev *d, struct vhost_msg *m, struct vhost_answer *x)
 {
 	uint32_t q = (uint32_t)(m->p.u64 & VHOST_USER_VRING_IDX_MASK);
 	struct relay_ring *g = ring_of(d, q);
@@ -318,15 +309,12 @@ static int h_set_vring_fd(struct relay_dev *d, struct vhost_msg *m, struct ctx *
 	}
 }
 
-static int h_get_queue_num(struct relay_dev *d, struct vhost_msg *m, struct ctx *x)
+static int h_get_queue_num(struct relay_dev *d, struct vhost_msg *m, struct vhost_answer *x)
 {
-	m->p.u64 = d->desc.queues;
-	m->hdr.size = 8;
-	x->reply = true;
-	return 0;
+	return vhost_answer_u64(m, x, d->desc.queues);
 }
 
-static int h_set_vring_enable(struct relay_dev *d, struct vhost_msg *m, struct ctx *x)
+static int h_set_vring_enable(struct relay_dev *d, struct vhost_msg *m, struct vhost_answer *x)
 {
 	struct relay_ring *g = ring_of(d, m->p.state.index);
 
@@ -337,7 +325,7 @@ static int h_set_vring_enable(struct relay_dev *d, struct vhost_msg *m, struct c
 	return relay_engine_ring_update(d, m->p.state.index) ? 0 : -EFAULT;
 }
 
-static int h_get_config(struct relay_dev *d, struct vhost_msg *m, struct ctx *x)
+static int h_get_config(struct relay_dev *d, struct vhost_msg *m, struct vhost_answer *x)
 {
 	struct vhost_config *c = &m->p.config;
 
@@ -351,7 +339,7 @@ static int h_get_config(struct relay_dev *d, struct vhost_msg *m, struct ctx *x)
 	return 0;
 }
 
-static int h_set_config(struct relay_dev *d, struct vhost_msg *m, struct ctx *x)
+static int h_set_config(struct relay_dev *d, struct vhost_msg *m, struct vhost_answer *x)
 {
 	return -ENOTSUP;
 }
@@ -361,7 +349,7 @@ static bool inflight_negotiated(const struct relay_dev *d)
 	return d->protocol & (1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD);
 }
 
-static int h_get_inflight_fd(struct relay_dev *d, struct vhost_msg *m, struct ctx *x)
+static int h_get_inflight_fd(struct relay_dev *d, struct vhost_msg *m, struct vhost_answer *x)
 {
 	if (!inflight_negotiated(d) || any_wanted(d))
 		return -EINVAL;
@@ -374,38 +362,14 @@ static int h_get_inflight_fd(struct relay_dev *d, struct vhost_msg *m, struct ct
 	return 0;
 }
 
-static int h_set_inflight_fd(struct relay_dev *d, struct vhost_msg *m, struct ctx *x)
+static int h_set_inflight_fd(struct relay_dev *d, struct vhost_msg *m, struct vhost_answer *x)
 {
 	if (!inflight_negotiated(d) || any_wanted(d))
 		return -EINVAL;
 	return relay_mem_inflight_set(d, &m->p.inflight, m->fds[0]);
 }
 
-typedef int (*handler_fn)(struct relay_dev *d, struct vhost_msg *m, struct ctx *x);
-
-static const handler_fn handlers[VHOST_USER_REQ_MAX] = {
-	[VHOST_USER_GET_FEATURES] = h_get_features,
-	[VHOST_USER_SET_FEATURES] = h_set_features,
-	[VHOST_USER_SET_OWNER] = h_set_owner,
-	[VHOST_USER_RESET_OWNER] = h_reset,
-	[VHOST_USER_SET_MEM_TABLE] = h_set_mem_table,
-	[VHOST_USER_SET_VRING_NUM] = h_set_vring_num,
-	[VHOST_USER_SET_VRING_ADDR] = h_set_vring_addr,
-	[VHOST_USER_SET_VRING_BASE] = h_set_vring_base,
-	[VHOST_USER_GET_VRING_BASE] = h_get_vring_base,
-	[VHOST_USER_SET_VRING_KICK] = h_set_vring_fd,
-	[VHOST_USER_SET_VRING_CALL] = h_set_vring_fd,
-	[VHOST_USER_SET_VRING_ERR] = h_set_vring_fd,
-	[VHOST_USER_GET_PROTOCOL_FEATURES] = h_get_protocol,
-	[VHOST_USER_SET_PROTOCOL_FEATURES] = h_set_protocol,
-	[VHOST_USER_GET_QUEUE_NUM] = h_get_queue_num,
-	[VHOST_USER_SET_VRING_ENABLE] = h_set_vring_enable,
-	[VHOST_USER_GET_CONFIG] = h_get_config,
-	[VHOST_USER_SET_CONFIG] = h_set_config,
-	[VHOST_USER_GET_INFLIGHT_FD] = h_get_inflight_fd,
-	[VHOST_USER_SET_INFLIGHT_FD] = h_set_inflight_fd,
-	[VHOST_USER_RESET_DEVICE] = h_reset,
-};
+VHOST_SERVE_DISPATCH(handle, struct relay_dev)
 
 static bool waiting(const struct relay_dev *d)
 {
@@ -415,49 +379,36 @@ static bool waiting(const struct relay_dev *d)
 	return false;
 }
 
-/* Handles one message; 0, or -errno when the connection must go. */
-static int engine_msg(struct relay_dev *d)
+static void log_event(void *be, enum vhost_serve_event ev, const struct vhost_msg *m, int rc,
+		      bool ack)
 {
-	struct vhost_msg m;
-	struct ctx x = {.reply_fd = -1};
-	int rc = vhost_msg_recv(d->conn, &m);
+	struct relay_dev *d = be;
 
-	if (rc == -EPIPE)
-		return rc;
-	if (rc < 0) {
+	if (ev == VHOST_SERVE_UNREADABLE) {
 		log_rl(&d->rl, LOG_LVL_WARN, "%s dev%u: unreadable vhost-user message (%s)",
 		       d->r->name, d->idx, err_str(rc));
-		return -EPROTO;
-	}
-	rc = vhost_msg_check(&m);
-	if (rc == 0 && !handlers[m.hdr.request])
-		rc = -ENOSYS;
-	if (rc < 0) {
+	} else if (ev == VHOST_SERVE_MALFORMED) {
 		log_rl(&d->rl, LOG_LVL_WARN, "%s dev%u: malformed %s (%u bytes, %u fds)",
-		       d->r->name, d->idx, vhost_req_name(m.hdr.request), m.hdr.size, m.nfds);
-		vhost_msg_close_fds(&m);
-		return -EPROTO;
-	}
-	uint32_t flags = m.hdr.flags;
-	rc = handlers[m.hdr.request](d, &m, &x);
-	vhost_msg_close_fds(&m);
-	bool ack = (d->protocol & (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK)) &&
-		   (flags & VHOST_USER_NEED_REPLY);
-	if (rc < 0) {
+		       d->r->name, d->idx, vhost_req_name(m->hdr.request), m->hdr.size, m->nfds);
+	} else {
 		d->r->st.engine_refused++;
 		log_rl(&d->rl, LOG_LVL_WARN, "%s dev%u: %s refused: %s%s", d->r->name, d->idx,
-		       vhost_req_name(m.hdr.request), err_str(rc), ack ? "" : ": dropping");
-		if (!ack)
-			return -EPROTO;
-		x.reply = false;
-		x.reply_fd = -1;
+		       vhost_req_name(m->hdr.request), err_str(rc), ack ? "" : ": dropping");
 	}
-	relay_sync(d);
-	if (x.deferred || (!x.reply && !ack))
-		return 0;
-	rc = vhost_msg_reply(d->conn, &m, x.reply, rc, x.reply_fd);
-	return rc < 0 ? rc : 0;
 }
+
+/* The records changed (or a refusal was answered): the stub hears of it
+ * before the engine gets its answer. */
+static void handled(void *be)
+{
+	relay_sync(be);
+}
+
+static const struct vhost_serve_ops serve_ops = {
+	.handle = handle,
+	.log = log_event,
+	.handled = handled,
+};
 
 static void on_conn(struct loop_fd *h, int fd, uint32_t events, void *data)
 {
@@ -468,7 +419,7 @@ static void on_conn(struct loop_fd *h, int fd, uint32_t events, void *data)
 			relay_engine_drop(d, "hung up");
 		return;
 	}
-	int rc = engine_msg(d);
+	int rc = vhost_serve_one(d->conn, &d->protocol, &serve_ops, d);
 	if (rc < 0)
 		relay_engine_drop(d, rc == -EPIPE ? "hung up" : "refused");
 	else if (d->conn >= 0 && waiting(d))

@@ -8,14 +8,16 @@
  * vhost_ring (size, ring addresses in front-end user addresses, base index,
  * kick/call/err eventfds, enabled flag, and the struct vq the device sees).
  *
- * Every message goes through one path: vhost_msg_recv() frames it (header,
- * payload, fds), vhost_msg_check() enforces the exact payload size and fd
- * count of its type, then a dispatch table calls its handler. Handlers
- * return 0 or -errno (plus a reply payload for GET_* requests). A refused
- * request either gets an error ack (REPLY_ACK negotiated and NEED_REPLY set:
- * the front end learns of the error and the connection lives on) or closes
- * the connection; the program keeps listening for the next one. Nothing a
- * front end sends can abort the daemon.
+ * Every message goes through one path, vhost_serve_one() (vhost_serve.c,
+ * which airlock-relay's back end shares): vhost_msg_recv() frames it
+ * (header, payload, fds), vhost_msg_check() enforces the exact payload size
+ * and fd count of its type, then the dispatch table here calls its
+ * handler. Handlers return 0 or -errno (plus a reply payload for GET_*
+ * requests). A refused request either gets an error ack (REPLY_ACK
+ * negotiated and NEED_REPLY set: the front end learns of the error and the
+ * connection lives on) or closes the connection; the program keeps
+ * listening for the next one. Nothing a front end sends can abort the
+ * daemon.
  *
  * A ring is started when everything it needs is there: memory table, size,
  * addresses, a kick fd, and, once VHOST_USER_F_PROTOCOL_FEATURES was
@@ -61,6 +63,7 @@
 #include "common/log.h"
 #include "vhost/vhost_inflight.h"
 #include "vhost/vhost_msg.h"
+#include "vhost/vhost_serve.h"
 
 struct vhost_ring {
 	struct vhost_conn *conn;
@@ -98,7 +101,6 @@ struct vhost_conn {
 	unsigned int nmaps;
 	struct vhost_ring rings[VHOST_MAX_QUEUES];
 	struct vhost_inflight inflight; /* GET/SET_INFLIGHT_FD's area, if any */
-	int reply_fd;			/* an fd to send with the reply, or -1 */
 	struct vdev_notifier notifier;	/* handed to the device per started queue */
 	struct log_ratelimit rl;
 };
@@ -285,17 +287,14 @@ static struct vhost_ring *ring_of(struct vhost_conn *c, uint32_t index)
 	return &c->rings[index];
 }
 
-/* ---- handlers: return 0 or -errno; set *reply to send msg back ---- */
+/* ---- handlers: return 0 or -errno; set a->reply to send msg back ---- */
 
-static int h_get_features(struct vhost_conn *c, struct vhost_msg *m, bool *reply)
+static int h_get_features(struct vhost_conn *c, struct vhost_msg *m, struct vhost_answer *a)
 {
-	m->p.u64 = offered_features(c);
-	m->hdr.size = 8;
-	*reply = true;
-	return 0;
+	return vhost_answer_u64(m, a, offered_features(c));
 }
 
-static int h_set_features(struct vhost_conn *c, struct vhost_msg *m, bool *reply)
+static int h_set_features(struct vhost_conn *c, struct vhost_msg *m, struct vhost_answer *a)
 {
 	uint64_t f = m->p.u64;
 
@@ -311,15 +310,12 @@ static int h_set_features(struct vhost_conn *c, struct vhost_msg *m, bool *reply
 	return 0;
 }
 
-static int h_get_protocol(struct vhost_conn *c, struct vhost_msg *m, bool *reply)
+static int h_get_protocol(struct vhost_conn *c, struct vhost_msg *m, struct vhost_answer *a)
 {
-	m->p.u64 = offered_protocol(c);
-	m->hdr.size = 8;
-	*reply = true;
-	return 0;
+	return vhost_answer_u64(m, a, offered_protocol(c));
 }
 
-static int h_set_protocol(struct vhost_conn *c, struct vhost_msg *m, bool *reply)
+static int h_set_protocol(struct vhost_conn *c, struct vhost_msg *m, struct vhost_answer *a)
 {
 	if (m->p.u64 & ~offered_protocol(c))
 		return -EINVAL;
@@ -327,19 +323,19 @@ static int h_set_protocol(struct vhost_conn *c, struct vhost_msg *m, bool *reply
 	return 0;
 }
 
-static int h_set_owner(struct vhost_conn *c, struct vhost_msg *m, bool *reply)
+static int h_set_owner(struct vhost_conn *c, struct vhost_msg *m, struct vhost_answer *a)
 {
 	c->owner = true;
 	return 0;
 }
 
-static int h_reset(struct vhost_conn *c, struct vhost_msg *m, bool *reply)
+static int h_reset(struct vhost_conn *c, struct vhost_msg *m, struct vhost_answer *a)
 {
 	reset_all(c);
 	return 0;
 }
 
-static int h_set_mem_table(struct vhost_conn *c, struct vhost_msg *m, bool *reply)
+static int h_set_mem_table(struct vhost_conn *c, struct vhost_msg *m, struct vhost_answer *a)
 {
 	struct vmem mem;
 	struct vhost_mapping maps[VHOST_USER_MAX_REGIONS];
@@ -396,7 +392,7 @@ unmap:
 	return rc;
 }
 
-static int h_set_vring_num(struct vhost_conn *c, struct vhost_msg *m, bool *reply)
+static int h_set_vring_num(struct vhost_conn *c, struct vhost_msg *m, struct vhost_answer *a)
 {
 	struct vhost_ring *r = ring_of(c, m->p.state.index);
 	uint32_t num = m->p.state.num;
@@ -407,7 +403,7 @@ static int h_set_vring_num(struct vhost_conn *c, struct vhost_msg *m, bool *repl
 	return 0;
 }
 
-static int h_set_vring_addr(struct vhost_conn *c, struct vhost_msg *m, bool *reply)
+static int h_set_vring_addr(struct vhost_conn *c, struct vhost_msg *m, struct vhost_answer *a)
 {
 	struct vhost_ring *r = ring_of(c, m->p.addr.index);
 
@@ -420,7 +416,7 @@ static int h_set_vring_addr(struct vhost_conn *c, struct vhost_msg *m, bool *rep
 	return 0;
 }
 
-static int h_set_vring_base(struct vhost_conn *c, struct vhost_msg *m, bool *reply)
+static int h_set_vring_base(struct vhost_conn *c, struct vhost_msg *m, struct vhost_answer *a)
 {
 	struct vhost_ring *r = ring_of(c, m->p.state.index);
 
@@ -430,7 +426,7 @@ static int h_set_vring_base(struct vhost_conn *c, struct vhost_msg *m, bool *rep
 	return 0;
 }
 
-static int h_get_vring_base(struct vhost_conn *c, struct vhost_msg *m, bool *reply)
+static int h_get_vring_base(struct vhost_conn *c, struct vhost_msg *m, struct vhost_answer *a)
 {
 	struct vhost_ring *r = ring_of(c, m->p.state.index);
 
@@ -441,12 +437,12 @@ static int h_get_vring_base(struct vhost_conn *c, struct vhost_msg *m, bool *rep
 	r->enabled = false;
 	m->p.state.num = r->base;
 	m->hdr.size = sizeof(m->p.state);
-	*reply = true;
+	a->reply = true;
 	return 0;
 }
 
 /* SET_VRING_KICK/CALL/ERR: the fd (or none) for ring index. */
-static int h_set_vring_fd(struct vhost_conn *c, struct vhost_msg *m, bool *reply)
+static int h_set_vring_fd(struct vhost_conn *c, struct vhost_msg *m, struct vhost_answer *a)
 {
 	struct vhost_ring *r = ring_of(c, (uint32_t)(m->p.u64 & VHOST_USER_VRING_IDX_MASK));
 	int fd = m->nfds ? m->fds[0] : -1;
@@ -471,15 +467,12 @@ static int h_set_vring_fd(struct vhost_conn *c, struct vhost_msg *m, bool *reply
 	}
 }
 
-static int h_get_queue_num(struct vhost_conn *c, struct vhost_msg *m, bool *reply)
+static int h_get_queue_num(struct vhost_conn *c, struct vhost_msg *m, struct vhost_answer *a)
 {
-	m->p.u64 = c->ops->num_queues;
-	m->hdr.size = 8;
-	*reply = true;
-	return 0;
+	return vhost_answer_u64(m, a, c->ops->num_queues);
 }
 
-static int h_set_vring_enable(struct vhost_conn *c, struct vhost_msg *m, bool *reply)
+static int h_set_vring_enable(struct vhost_conn *c, struct vhost_msg *m, struct vhost_answer *a)
 {
 	struct vhost_ring *r = ring_of(c, m->p.state.index);
 
@@ -493,10 +486,10 @@ static int h_set_vring_enable(struct vhost_conn *c, struct vhost_msg *m, bool *r
 	return ring_try_start(r);
 }
 
-static int h_get_config(struct vhost_conn *c, struct vhost_msg *m, bool *reply)
+static int h_get_config(struct vhost_conn *c, struct vhost_msg *m, struct vhost_answer *a)
 {
 	struct vhost_config *cfg = &m->p.config;
-	*reply = true;
+	a->reply = true;
 	if (!c->ops->get_config ||
 	    c->ops->get_config(c->dev, cfg->offset, cfg->data, cfg->size) < 0) {
 		/* The spec's failure answer: an empty payload. */
@@ -506,7 +499,7 @@ static int h_get_config(struct vhost_conn *c, struct vhost_msg *m, bool *reply)
 	return 0;
 }
 
-static int h_set_config(struct vhost_conn *c, struct vhost_msg *m, bool *reply)
+static int h_set_config(struct vhost_conn *c, struct vhost_msg *m, struct vhost_answer *a)
 {
 	struct vhost_config *cfg = &m->p.config;
 	if (!c->ops->set_config)
@@ -527,7 +520,7 @@ static bool inflight_negotiated(const struct vhost_conn *c)
 	return c->protocol & (1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD);
 }
 
-static int h_get_inflight_fd(struct vhost_conn *c, struct vhost_msg *m, bool *reply)
+static int h_get_inflight_fd(struct vhost_conn *c, struct vhost_msg *m, struct vhost_answer *a)
 {
 	int fd = -1;
 
@@ -536,92 +529,47 @@ static int h_get_inflight_fd(struct vhost_conn *c, struct vhost_msg *m, bool *re
 	int rc = vhost_inflight_create(&c->inflight, &m->p.inflight, c->ops->num_queues, &fd);
 	if (rc < 0)
 		return rc;
-	c->reply_fd = fd;
+	a->reply_fd = fd;
+	a->own_fd = true;
 	m->hdr.size = sizeof(m->p.inflight);
-	*reply = true;
+	a->reply = true;
 	return 0;
 }
 
-static int h_set_inflight_fd(struct vhost_conn *c, struct vhost_msg *m, bool *reply)
+static int h_set_inflight_fd(struct vhost_conn *c, struct vhost_msg *m, struct vhost_answer *a)
 {
 	if (!inflight_negotiated(c) || any_started(c))
 		return -EINVAL;
 	return vhost_inflight_adopt(&c->inflight, &m->p.inflight, m->fds[0], c->ops->num_queues);
 }
 
-typedef int (*handler_fn)(struct vhost_conn *c, struct vhost_msg *m, bool *reply);
+VHOST_SERVE_DISPATCH(handle, struct vhost_conn)
 
-static const handler_fn handlers[VHOST_USER_REQ_MAX] = {
-	[VHOST_USER_GET_FEATURES] = h_get_features,
-	[VHOST_USER_SET_FEATURES] = h_set_features,
-	[VHOST_USER_SET_OWNER] = h_set_owner,
-	[VHOST_USER_RESET_OWNER] = h_reset,
-	[VHOST_USER_SET_MEM_TABLE] = h_set_mem_table,
-	[VHOST_USER_SET_VRING_NUM] = h_set_vring_num,
-	[VHOST_USER_SET_VRING_ADDR] = h_set_vring_addr,
-	[VHOST_USER_SET_VRING_BASE] = h_set_vring_base,
-	[VHOST_USER_GET_VRING_BASE] = h_get_vring_base,
-	[VHOST_USER_SET_VRING_KICK] = h_set_vring_fd,
-	[VHOST_USER_SET_VRING_CALL] = h_set_vring_fd,
-	[VHOST_USER_SET_VRING_ERR] = h_set_vring_fd,
-	[VHOST_USER_GET_PROTOCOL_FEATURES] = h_get_protocol,
-	[VHOST_USER_SET_PROTOCOL_FEATURES] = h_set_protocol,
-	[VHOST_USER_GET_QUEUE_NUM] = h_get_queue_num,
-	[VHOST_USER_SET_VRING_ENABLE] = h_set_vring_enable,
-	[VHOST_USER_GET_CONFIG] = h_get_config,
-	[VHOST_USER_SET_CONFIG] = h_set_config,
-	[VHOST_USER_GET_INFLIGHT_FD] = h_get_inflight_fd,
-	[VHOST_USER_SET_INFLIGHT_FD] = h_set_inflight_fd,
-	[VHOST_USER_RESET_DEVICE] = h_reset,
+static void log_event(void *be, enum vhost_serve_event ev, const struct vhost_msg *m, int rc,
+		      bool ack)
+{
+	struct vhost_conn *c = be;
+
+	if (ev == VHOST_SERVE_UNREADABLE)
+		log_rl(&c->rl, LOG_LVL_WARN, "vhost-user: unreadable message (%s): closing",
+		       strerror(-rc));
+	else if (ev == VHOST_SERVE_MALFORMED)
+		log_rl(&c->rl, LOG_LVL_WARN,
+		       "vhost-user: malformed %s (request %u, %u bytes, %u fds): closing",
+		       vhost_req_name(m->hdr.request), m->hdr.request, m->hdr.size, m->nfds);
+	else
+		log_rl(&c->rl, LOG_LVL_WARN, "vhost-user: %s refused: %s%s",
+		       vhost_req_name(m->hdr.request), strerror(-rc), ack ? "" : ": closing");
+}
+
+static const struct vhost_serve_ops serve_ops = {
+	.handle = handle,
+	.log = log_event,
 };
 
 int vhost_conn_on_readable(struct vhost_conn *c)
 {
-	struct vhost_msg m;
-	bool reply = false;
-	int rc;
-
-	rc = vhost_msg_recv(c->fd, &m);
-	if (rc == -EPIPE)
-		return rc;
-	if (rc < 0) {
-		log_rl(&c->rl, LOG_LVL_WARN, "vhost-user: unreadable message (%s): closing",
-		       strerror(-rc));
-		return -EPROTO;
-	}
-	rc = vhost_msg_check(&m);
-	if (rc == 0 && !handlers[m.hdr.request])
-		rc = -ENOSYS;
-	if (rc < 0) {
-		log_rl(&c->rl, LOG_LVL_WARN,
-		       "vhost-user: malformed %s (request %u, %u bytes, %u fds): closing",
-		       vhost_req_name(m.hdr.request), m.hdr.request, m.hdr.size, m.nfds);
-		vhost_msg_close_fds(&m);
-		return -EPROTO;
-	}
-	uint32_t flags = m.hdr.flags;
-	c->reply_fd = -1;
-	rc = handlers[m.hdr.request](c, &m, &reply);
-	vhost_msg_close_fds(&m); /* whatever a handler did not keep */
-	int reply_fd = c->reply_fd;
-	c->reply_fd = -1;
-	bool ack = (c->protocol & (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK)) &&
-		   (flags & VHOST_USER_NEED_REPLY);
-	if (rc < 0) {
-		log_rl(&c->rl, LOG_LVL_WARN, "vhost-user: %s refused: %s%s",
-		       vhost_req_name(m.hdr.request), strerror(-rc), ack ? "" : ": closing");
-		if (reply_fd >= 0)
-			close(reply_fd);
-		reply_fd = -1;
-		if (!ack)
-			return -EPROTO;
-	}
-	if (!reply && !ack)
-		return 0;
-	rc = vhost_msg_reply(c->fd, &m, reply, rc, reply_fd);
-	if (reply_fd >= 0)
-		close(reply_fd); /* the front end has its own copy now */
-	return rc < 0 ? rc : 0;
+	return vhost_serve_one(c->fd, &c->protocol, &serve_ops, c);
 }
 
 int vhost_conn_new(int fd, const struct vdev_ops *ops, void *dev,
@@ -636,7 +584,6 @@ int vhost_conn_new(int fd, const struct vdev_ops *ops, void *dev,
 	c->watch = watch;
 	c->watch_ctx = watch_ctx;
 	c->notifier = (struct vdev_notifier){.notify = ring_notify, .ctx = c};
-	c->reply_fd = -1;
 	vmem_init(&c->mem);
 	for (unsigned int i = 0; i < VHOST_MAX_QUEUES; i++) {
 		struct vhost_ring *r = &c->rings[i];
