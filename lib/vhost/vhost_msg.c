@@ -202,6 +202,21 @@ int vhost_msg_send(int fd, const struct vhost_msg *msg)
 	return 0;
 }
 
+int vhost_msg_send_req(int fd, uint32_t request, uint32_t flags, const void *payload, uint32_t size,
+		       const int *fds, unsigned int nfds)
+{
+	struct vhost_msg m = {.hdr = {request, VHOST_USER_VERSION | flags, size}};
+
+	if (size > VHOST_MSG_MAX_PAYLOAD || nfds > VHOST_USER_MAX_FDS)
+		return -EINVAL;
+	if (size)
+		memcpy(&m.p, payload, size);
+	if (nfds)
+		memcpy(m.fds, fds, nfds * sizeof(int));
+	m.nfds = nfds;
+	return vhost_msg_send(fd, &m);
+}
+
 int vhost_msg_reply(int fd, struct vhost_msg *msg, bool payload, int rc, int reply_fd)
 {
 	if (!payload) {

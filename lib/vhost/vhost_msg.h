@@ -149,6 +149,13 @@ int vhost_msg_check(const struct vhost_msg *msg);
  * Returns 0 or -errno (-EPIPE if the peer is gone); never raises SIGPIPE. */
 int vhost_msg_send(int fd, const struct vhost_msg *msg);
 
+/* Sends a request as a front end does: `request` with `flags` (beside the
+ * version), `size` payload bytes copied from payload and nfds fds.
+ * Returns vhost_msg_send's result, or -EINVAL for more than
+ * VHOST_MSG_MAX_PAYLOAD bytes or VHOST_USER_MAX_FDS fds. */
+int vhost_msg_send_req(int fd, uint32_t request, uint32_t flags, const void *payload, uint32_t size,
+		       const int *fds, unsigned int nfds);
+
 /* Answers the request in msg on fd, reusing msg: with its payload as the
  * handler left it when `payload` is set (a GET_* reply; reply_fd >= 0 rides
  * along and stays the caller's), otherwise with REPLY_ACK's u64 status

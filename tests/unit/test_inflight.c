@@ -2,8 +2,8 @@
  * back end killed with requests in flight, and a reconnect that must
  * deliver exactly the unfinished ones again, each once.
  *
- * A test front end (socketpair, memfd guest memory, eventfds) negotiates
- * the feature, fetches the inflight fd and keeps it, as QEMU's
+ * A test front end (vhost_peer.c: socketpair, memfd guest memory, eventfds)
+ * negotiates the feature, fetches the inflight fd and keeps it, as QEMU's
  * vhost-user-blk does. The device ("rec") records every chain it pops (head
  * and the tag byte its readable buffer carries) and completes nothing until
  * the test says so, in any order; on queue_stop it drops what it holds, as
@@ -25,23 +25,11 @@
 #include <unistd.h>
 
 #include "tap.h"
-#include "vhost/vhost.h"
-#include "vhost/vhost_msg.h"
+#include "vhost_peer.h"
 #include "virtio/inflight.h"
 
-#define MEM_SIZE 0x40000ull
-#define GPA	 0x100000ull
-#define UVA	 0x7f0000000000ull
-#define NUM	 16
-#define DESC	 (GPA + 0x0)
-#define AVAIL	 (GPA + 0x1000)
-#define USED	 (GPA + 0x2000)
-#define DATA	 (GPA + 0x8000)
-#define QSIZE	 16 /* the front end's queue size for the inflight area */
-#define NQ	 2
-
-static uint8_t *guest;
-static int memfd;
+#define QSIZE 16 /* the front end's queue size for the inflight area */
+#define NQ    2
 
 static void *g(uint64_t gpa)
 {
@@ -94,52 +82,7 @@ static void complete(uint16_t head)
 	vq_push(held_vq, head, 1);
 }
 
-/* ---- the watch table, polled by hand ---- */
-struct watch {
-	int fd;
-	void (*cb)(void *);
-	void *arg;
-	bool used;
-};
-static struct watch watches[16];
-
-static void *t_watch(void *ctx, int fd, void (*cb)(void *), void *arg)
-{
-	for (int i = 0; i < 16; i++)
-		if (!watches[i].used) {
-			watches[i] = (struct watch){fd, cb, arg, true};
-			return &watches[i];
-		}
-	return NULL;
-}
-
-static void t_unwatch(void *ctx, void *h)
-{
-	((struct watch *)h)->used = false;
-}
-
-static const struct vhost_watch_ops watch_ops = {t_watch, t_unwatch};
-
-static void kick_all(void)
-{
-	for (int i = 0; i < 16; i++)
-		if (watches[i].used)
-			watches[i].cb(watches[i].arg);
-}
-
 /* ---- the front end ---- */
-static int fe = -1;
-static struct vhost_conn *conn;
-static int kick_fd = -1, call_fd = -1;
-
-static void connect_fresh(void)
-{
-	int sv[2];
-	CHECK_EQ_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	fe = sv[0];
-	CHECK_EQ_INT(vhost_conn_new(sv[1], &rec_ops, NULL, &watch_ops, NULL, &conn), 0);
-}
-
 /* The back end goes away without finishing anything. */
 static void crash(void)
 {
@@ -151,40 +94,6 @@ static void crash(void)
 	close(call_fd);
 	kick_fd = call_fd = -1;
 	CHECK(held_vq == NULL);
-}
-
-static int send_req(uint32_t req, uint32_t flags, const void *payload, uint32_t size,
-		    const int *fds, unsigned int nfds)
-{
-	struct vhost_msg m = {.hdr = {req, VHOST_USER_VERSION | flags, size}};
-	if (size)
-		memcpy(&m.p, payload, size);
-	if (nfds)
-		memcpy(m.fds, fds, nfds * sizeof(int));
-	m.nfds = nfds;
-	CHECK_EQ_INT(vhost_msg_send(fe, &m), 0);
-	return vhost_conn_on_readable(conn);
-}
-
-static void recv_reply(struct vhost_msg *m, uint32_t req)
-{
-	CHECK_EQ_INT(vhost_msg_recv(fe, m), 0);
-	CHECK_EQ_INT(m->hdr.request, req);
-	CHECK(m->hdr.flags & VHOST_USER_REPLY);
-}
-
-static uint64_t get_u64(uint32_t req)
-{
-	struct vhost_msg m;
-	CHECK_EQ_INT(send_req(req, 0, NULL, 0, NULL, 0), 0);
-	recv_reply(&m, req);
-	CHECK_EQ_INT(m.hdr.size, 8);
-	return m.p.u64;
-}
-
-static int send_u64(uint32_t req, uint64_t v)
-{
-	return send_req(req, 0, &v, 8, NULL, 0);
 }
 
 /* Features and protocol features, INFLIGHT_SHMFD and REPLY_ACK included. */
@@ -230,24 +139,8 @@ static int set_inflight(int fd, uint32_t flags)
 /* Memory table, queue 0 at `base`, kick and call fds, enable: starts. */
 static void start_ring(uint16_t base)
 {
-	struct vhost_mem_table t = {.nregions = 1};
-	t.regions[0] = (struct vhost_mem_region){GPA, MEM_SIZE, UVA, 0};
-	CHECK_EQ_INT(send_req(VHOST_USER_SET_MEM_TABLE, 0, &t, 8 + 32, &memfd, 1), 0);
-	struct vhost_vring_state s = {0, NUM};
-	CHECK_EQ_INT(send_req(VHOST_USER_SET_VRING_NUM, 0, &s, 8, NULL, 0), 0);
-	s.num = base;
-	CHECK_EQ_INT(send_req(VHOST_USER_SET_VRING_BASE, 0, &s, 8, NULL, 0), 0);
-	struct vhost_vring_addr a = {
-		0, 0, UVA + (DESC - GPA), UVA + (USED - GPA), UVA + (AVAIL - GPA), 0};
-	CHECK_EQ_INT(send_req(VHOST_USER_SET_VRING_ADDR, 0, &a, 40, NULL, 0), 0);
-	kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	call_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	uint64_t idx = 0;
-	CHECK_EQ_INT(send_req(VHOST_USER_SET_VRING_CALL, 0, &idx, 8, &call_fd, 1), 0);
-	CHECK_EQ_INT(send_req(VHOST_USER_SET_VRING_KICK, 0, &idx, 8, &kick_fd, 1), 0);
-	s = (struct vhost_vring_state){0, 1};
-	CHECK_EQ_INT(send_req(VHOST_USER_SET_VRING_ENABLE, 0, &s, 8, NULL, 0), 0);
-	CHECK(vhost_conn_queue_started(conn, 0));
+	ring_setup(base);
+	ring_enable();
 }
 
 /* ---- the guest ---- */
@@ -265,13 +158,6 @@ static void offer(uint16_t h, uint8_t tag)
 	memcpy(g(AVAIL + 4 + 2 * (avail_idx % NUM)), &h, 2);
 	avail_idx++;
 	memcpy(g(AVAIL + 2), &avail_idx, 2);
-}
-
-static uint16_t used_idx(void)
-{
-	uint16_t v;
-	memcpy(&v, g(USED + 2), 2);
-	return v;
 }
 
 static uint32_t used_id(uint16_t slot)
@@ -306,7 +192,7 @@ static void expect_seen(const struct seen *want, int n)
 static void crash_scenario(int stage)
 {
 	fresh_guest();
-	connect_fresh();
+	connect_fresh(&rec_ops);
 	negotiate();
 	int ifd = get_inflight();
 	CHECK(ifd >= 0);
@@ -322,7 +208,7 @@ static void crash_scenario(int stage)
 
 	for (uint16_t h = 0; h <= 10; h += 2)
 		offer(h, (uint8_t)(10 + h));
-	kick_all();
+	pump_kicks();
 	const struct seen first[] = {{0, 10}, {2, 12}, {4, 14}, {6, 16}, {8, 18}, {10, 20}};
 	expect_seen(first, 6);
 	for (int i = 0; i < 6; i++)
@@ -364,7 +250,7 @@ static void crash_scenario(int stage)
 	offer(12, 22);
 
 	nseen = 0;
-	connect_fresh();
+	connect_fresh(&rec_ops);
 	negotiate();
 	CHECK_EQ_INT(set_inflight(ifd, 0), 0);
 	uint16_t used = used_idx();
@@ -381,7 +267,7 @@ static void crash_scenario(int stage)
 	/* The region is consistent again. */
 	CHECK_EQ_INT(q->used_idx, used_idx());
 	CHECK_EQ_INT(q->desc[6].inflight, stage < 2);
-	kick_all(); /* nothing more */
+	pump_kicks(); /* nothing more */
 	CHECK_EQ_INT(nseen, stage < 2 ? 5 : 4);
 
 	for (int i = 0; i < nseen; i++)
@@ -423,7 +309,7 @@ static void test_crash_mid_push(void)
 static void test_clean_restart(void)
 {
 	fresh_guest();
-	connect_fresh();
+	connect_fresh(&rec_ops);
 	negotiate();
 	int ifd = get_inflight();
 	CHECK_EQ_INT(set_inflight(ifd, 0), 0);
@@ -431,7 +317,7 @@ static void test_clean_restart(void)
 	offer(0, 1);
 	offer(2, 3);
 	offer(4, 5);
-	kick_all();
+	pump_kicks();
 	CHECK_EQ_INT(nseen, 3);
 	complete(2);
 	struct vhost_vring_state s = {0, 0};
@@ -460,7 +346,7 @@ static void expect_closed(int rc, const char *what)
 	CHECK(rc < 0);
 	vhost_conn_free(conn);
 	close(fe);
-	connect_fresh();
+	connect_fresh(&rec_ops);
 	negotiate();
 }
 
@@ -480,18 +366,20 @@ static void test_malformed(void)
 {
 	fresh_guest();
 	/* Before the protocol feature is negotiated. */
-	connect_fresh();
+	connect_fresh(&rec_ops);
 	struct vhost_inflight_info in = {.num_queues = NQ, .queue_size = QSIZE};
 	CHECK(send_req(VHOST_USER_GET_INFLIGHT_FD, 0, &in, 24, NULL, 0) < 0);
 	vhost_conn_free(conn);
 	close(fe);
-	connect_fresh();
+	connect_fresh(&rec_ops);
 	negotiate();
 
 	int ifd = get_inflight();
 	int two[2] = {ifd, ifd};
 	expect_closed(send_req(VHOST_USER_GET_INFLIGHT_FD, 0, &in, 20, NULL, 0), "GET 20 bytes");
-	expect_closed(send_req(VHOST_USER_GET_INFLIGHT_FD, 0, &in, 32, NULL, 0), "GET 32 bytes");
+	uint8_t big[32] = {0}; /* the payload: in and 8 bytes more */
+	memcpy(big, &in, sizeof(in));
+	expect_closed(send_req(VHOST_USER_GET_INFLIGHT_FD, 0, big, 32, NULL, 0), "GET 32 bytes");
 	expect_closed(send_req(VHOST_USER_GET_INFLIGHT_FD, 0, &in, 24, &ifd, 1), "GET with fd");
 	in = area_info();
 	expect_closed(send_req(VHOST_USER_SET_INFLIGHT_FD, 0, &in, 24, NULL, 0), "SET without fd");
@@ -558,7 +446,7 @@ static void test_malformed(void)
 static void test_region_refused(void)
 {
 	fresh_guest();
-	connect_fresh();
+	connect_fresh(&rec_ops);
 	negotiate();
 	int ifd = get_inflight();
 	uint8_t *area = mmap(NULL, NQ * inflight_queue_size(QSIZE), PROT_READ | PROT_WRITE,
@@ -734,11 +622,7 @@ static void test_vq_hostile_region(void)
 int main(void)
 {
 	log_set_level(LOG_LVL_ERR);
-	memfd = memfd_create("guest", MFD_CLOEXEC);
-	if (memfd < 0 || ftruncate(memfd, MEM_SIZE) < 0)
-		return 1;
-	guest = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-	if (guest == MAP_FAILED)
+	if (guest_map() < 0)
 		return 1;
 	RUN(test_crash_and_resubmit);
 	RUN(test_crash_mid_push);

@@ -123,13 +123,7 @@ static void engine_connect(void)
 static void fe_send(uint32_t req, uint32_t flags, const void *payload, uint32_t size,
 		    const int *fds, unsigned int nfds)
 {
-	struct vhost_msg m = {.hdr = {req, VHOST_USER_VERSION | flags, size}};
-	if (size)
-		memcpy(&m.p, payload, size);
-	if (nfds)
-		memcpy(m.fds, fds, nfds * sizeof(int));
-	m.nfds = nfds;
-	CHECK_EQ_INT(vhost_msg_send(fe, &m), 0);
+	CHECK_EQ_INT(vhost_msg_send_req(fe, req, flags, payload, size, fds, nfds), 0);
 	pump();
 }
 

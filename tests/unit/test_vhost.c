@@ -1,9 +1,10 @@
 /* test_vhost.c — the vhost-user back end driven by a test front end of our
- * own: a socketpair for the connection, a memfd for guest memory, eventfds
- * for kick and call. A toy device ("sum") answers each request with the
- * byte-sum of its readable buffers in its first writable byte. Covers the
- * handshake, a ring round trip, GET_VRING_BASE, reset, REPLY_ACK errors, and
- * malformed messages (each closes the connection, a new one works). */
+ * own (vhost_peer.c): a socketpair for the connection, a memfd for guest
+ * memory, eventfds for kick and call. A toy device ("sum") answers each
+ * request with the byte-sum of its readable buffers in its first writable
+ * byte. Covers the handshake, a ring round trip, GET_VRING_BASE, reset,
+ * REPLY_ACK errors, and malformed messages (each closes the connection, a
+ * new one works). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,17 +14,7 @@
 #include <unistd.h>
 
 #include "tap.h"
-#include "vhost/vhost.h"
-#include "vhost/vhost_msg.h"
-
-#define MEM_SIZE 0x40000ull
-#define GPA	 0x100000ull
-#define UVA	 0x7f0000000000ull
-#define NUM	 16
-#define DESC	 (GPA + 0x0)
-#define AVAIL	 (GPA + 0x1000)
-#define USED	 (GPA + 0x2000)
-#define DATA	 (GPA + 0x8000)
+#include "vhost_peer.h"
 
 /* ---- a toy device ---- */
 static int kicks;
@@ -70,67 +61,7 @@ static const struct vdev_ops sum_ops = {
 	.reset = sum_reset,
 };
 
-/* ---- a watch table the test polls by hand ---- */
-struct watch {
-	int fd;
-	void (*cb)(void *);
-	void *arg;
-	bool used;
-};
-static struct watch watches[16];
-
-static void *t_watch(void *ctx, int fd, void (*cb)(void *), void *arg)
-{
-	for (int i = 0; i < 16; i++)
-		if (!watches[i].used) {
-			watches[i] = (struct watch){fd, cb, arg, true};
-			return &watches[i];
-		}
-	return NULL;
-}
-
-static void t_unwatch(void *ctx, void *h)
-{
-	((struct watch *)h)->used = false;
-}
-
-static const struct vhost_watch_ops watch_ops = {t_watch, t_unwatch};
-
-static int nwatched(void)
-{
-	int n = 0;
-	for (int i = 0; i < 16; i++)
-		n += watches[i].used;
-	return n;
-}
-
-/* Runs every watched fd's callback once if it is readable. */
-static void pump_kicks(void)
-{
-	for (int i = 0; i < 16; i++) {
-		if (!watches[i].used)
-			continue;
-		uint64_t v;
-		ssize_t n = recv(watches[i].fd, &v, 0, MSG_PEEK | MSG_DONTWAIT);
-		(void)n;
-		watches[i].cb(watches[i].arg);
-	}
-}
-
 /* ---- the front end ---- */
-static int fe; /* front end's socket */
-static struct vhost_conn *conn;
-static int memfd;
-static uint8_t *guest;
-
-static void connect_fresh(void)
-{
-	int sv[2];
-	CHECK_EQ_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	fe = sv[0];
-	CHECK_EQ_INT(vhost_conn_new(sv[1], &sum_ops, NULL, &watch_ops, NULL, &conn), 0);
-}
-
 static void disconnect(void)
 {
 	vhost_conn_free(conn);
@@ -138,50 +69,6 @@ static void disconnect(void)
 	close(fe);
 	CHECK_EQ_INT(nwatched(), 0);
 }
-
-/* Sends a request; the back end handles it; returns its result. */
-static int send_req(uint32_t req, uint32_t flags, const void *payload, uint32_t size,
-		    const int *fds, unsigned int nfds)
-{
-	struct vhost_msg m = {.hdr = {req, VHOST_USER_VERSION | flags, size}};
-	if (size)
-		memcpy(&m.p, payload, size);
-	if (nfds)
-		memcpy(m.fds, fds, nfds * sizeof(int));
-	m.nfds = nfds;
-	CHECK_EQ_INT(vhost_msg_send(fe, &m), 0);
-	return vhost_conn_on_readable(conn);
-}
-
-static int send_u64(uint32_t req, uint64_t v)
-{
-	return send_req(req, 0, &v, 8, NULL, 0);
-}
-
-static void recv_reply(struct vhost_msg *m, uint32_t req)
-{
-	CHECK_EQ_INT(vhost_msg_recv(fe, m), 0);
-	CHECK_EQ_INT(m->hdr.request, req);
-	CHECK(m->hdr.flags & VHOST_USER_REPLY);
-}
-
-static uint64_t get_u64(uint32_t req)
-{
-	struct vhost_msg m;
-	CHECK_EQ_INT(send_req(req, 0, NULL, 0, NULL, 0), 0);
-	recv_reply(&m, req);
-	CHECK_EQ_INT(m.hdr.size, 8);
-	return m.p.u64;
-}
-
-static void set_mem(void)
-{
-	struct vhost_mem_table t = {.nregions = 1};
-	t.regions[0] = (struct vhost_mem_region){GPA, MEM_SIZE, UVA, 0};
-	CHECK_EQ_INT(send_req(VHOST_USER_SET_MEM_TABLE, 0, &t, 8 + 32, &memfd, 1), 0);
-}
-
-static int kick_fd = -1, call_fd = -1;
 
 /* Handshake and start queue 0 at base 0. */
 static void handshake(void)
@@ -197,24 +84,10 @@ static void handshake(void)
 	CHECK_EQ_INT(send_u64(VHOST_USER_SET_PROTOCOL_FEATURES, p), 0);
 	CHECK_EQ_INT(get_u64(VHOST_USER_GET_QUEUE_NUM), 2);
 	CHECK_EQ_INT(send_req(VHOST_USER_SET_OWNER, 0, NULL, 0, NULL, 0), 0);
-	set_mem();
-	struct vhost_vring_state s = {0, NUM};
-	CHECK_EQ_INT(send_req(VHOST_USER_SET_VRING_NUM, 0, &s, 8, NULL, 0), 0);
-	s.num = 0;
-	CHECK_EQ_INT(send_req(VHOST_USER_SET_VRING_BASE, 0, &s, 8, NULL, 0), 0);
-	struct vhost_vring_addr a = {
-		0, 0, UVA + (DESC - GPA), UVA + (USED - GPA), UVA + (AVAIL - GPA), 0};
-	CHECK_EQ_INT(send_req(VHOST_USER_SET_VRING_ADDR, 0, &a, 40, NULL, 0), 0);
-	kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	call_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	uint64_t idx = 0;
-	CHECK_EQ_INT(send_req(VHOST_USER_SET_VRING_CALL, 0, &idx, 8, &call_fd, 1), 0);
-	CHECK_EQ_INT(send_req(VHOST_USER_SET_VRING_KICK, 0, &idx, 8, &kick_fd, 1), 0);
+	ring_setup(0);
 	/* With PROTOCOL_FEATURES the ring waits for SET_VRING_ENABLE. */
 	CHECK(!vhost_conn_queue_started(conn, 0));
-	s = (struct vhost_vring_state){0, 1};
-	CHECK_EQ_INT(send_req(VHOST_USER_SET_VRING_ENABLE, 0, &s, 8, NULL, 0), 0);
-	CHECK(vhost_conn_queue_started(conn, 0));
+	ring_enable();
 }
 
 static void put_desc(unsigned int i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
@@ -231,18 +104,11 @@ static void offer(uint16_t head)
 	memcpy(guest + (AVAIL - GPA) + 2, &avail_idx, 2);
 }
 
-static uint16_t used_idx(void)
-{
-	uint16_t v;
-	memcpy(&v, guest + (USED - GPA) + 2, 2);
-	return v;
-}
-
 static void test_handshake_and_ring(void)
 {
 	memset(guest, 0, MEM_SIZE);
 	avail_idx = 0;
-	connect_fresh();
+	connect_fresh(&sum_ops);
 	handshake();
 	/* A request: 3 bytes out, 1 byte in. */
 	guest[DATA - GPA] = 10;
@@ -290,7 +156,7 @@ static void test_vring_base_and_reset(void)
 {
 	memset(guest, 0, MEM_SIZE);
 	avail_idx = 0;
-	connect_fresh();
+	connect_fresh(&sum_ops);
 	handshake();
 	put_desc(0, DATA, 1, 0, 0);
 	offer(0);
@@ -318,7 +184,7 @@ static void test_broken_ring(void)
 {
 	memset(guest, 0, MEM_SIZE);
 	avail_idx = 0;
-	connect_fresh();
+	connect_fresh(&sum_ops);
 	handshake();
 	int err_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	uint64_t idx = 0;
@@ -342,12 +208,12 @@ static void expect_closed(int rc, const char *what)
 		printf("# not refused: %s\n", what);
 	CHECK(rc < 0);
 	disconnect();
-	connect_fresh();
+	connect_fresh(&sum_ops);
 }
 
 static void test_malformed(void)
 {
-	connect_fresh();
+	connect_fresh(&sum_ops);
 	uint64_t v = 0;
 	struct vhost_mem_table t = {.nregions = 1};
 	t.regions[0] = (struct vhost_mem_region){GPA, MEM_SIZE, UVA, 0};
@@ -446,11 +312,7 @@ static void test_malformed(void)
 
 int main(void)
 {
-	memfd = memfd_create("guest", MFD_CLOEXEC);
-	if (memfd < 0 || ftruncate(memfd, MEM_SIZE) < 0)
-		return 1;
-	guest = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-	if (guest == MAP_FAILED)
+	if (guest_map() < 0)
 		return 1;
 	RUN(test_handshake_and_ring);
 	RUN(test_vring_base_and_reset);
