@@ -59,9 +59,10 @@ DM_PID=$!
 for _ in $(seq 1 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
 check "airlock-dm listens" test -S "$SOCK"
 
-# run_guest SCRIPT: boots QEMU on the disk; the Python driver types SCRIPT
-# on the console once the guest is ready, waits for "dm-test: end", powers
-# off and waits for QEMU to exit. Console output goes to $TMP/serial.log.
+# run_guest SCRIPT: boots QEMU on the disk; tests/serial_console.py types
+# SCRIPT on the console once the guest is ready, waits for "dm-test: end",
+# powers off and waits for QEMU to exit. Console output goes to
+# $TMP/serial.log.
 run_guest() {
 	# TCG: the placement issue decides on KVM through the host probe.
 	local accel=${DM_TEST_ACCEL:-tcg}
@@ -74,35 +75,8 @@ run_guest() {
 		-chardev socket,id=ser,path="$TMP/ser.sock",server=on,wait=off \
 		-serial chardev:ser >"$TMP/qemu.log" 2>&1 &
 	QEMU_PID=$!
-	python3 - "$TMP/ser.sock" "$TMP/serial.log" "$BOOT_TIMEOUT" "$1" <<'PY'
-import socket, sys, time
-path, log, timeout, script = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
-s = socket.socket(socket.AF_UNIX)
-for _ in range(100):
-    try:
-        s.connect(path); break
-    except OSError:
-        time.sleep(0.1)
-buf = b''
-out = open(log, 'wb')
-def wait_for(pat, t):
-    global buf
-    end = time.time() + t
-    while pat not in buf:
-        if time.time() > end: return False
-        s.settimeout(max(0.1, end - time.time()))
-        try: d = s.recv(4096)
-        except socket.timeout: continue
-        if not d: return False
-        buf += d; out.write(d); out.flush()
-    return True
-if not wait_for(b'airlock-guest: ready', timeout): sys.exit(2)
-time.sleep(1)
-s.sendall(b'\n' + script.encode() + b'\necho dm-test: $((40+2)) end\n')
-if not wait_for(b'dm-test: 42 end', 60): sys.exit(3)
-s.sendall(b'poweroff\n')
-wait_for(b'\0never', 60)
-PY
+	python3 "$TOP/tests/serial_console.py" "$TMP/ser.sock" "$TMP/serial.log" "$BOOT_TIMEOUT" \
+		script "$1"
 	local rc=$?
 	# After a poweroff QEMU exits by itself; after a failure, at once.
 	[ $rc -eq 0 ] && for _ in $(seq 1 60); do kill -0 $QEMU_PID 2>/dev/null || break; sleep 1; done

@@ -70,7 +70,8 @@ for _ in $(seq 1 50); do [ -S "$TMP/dm1.sock" ] && [ -S "$TMP/dm2.sock" ] && bre
 check "two airlock-dm daemons listen" test -S "$TMP/dm1.sock" -a -S "$TMP/dm2.sock"
 
 # The guest's commands, one per line; each is followed by an echo of its
-# exit status ("@@step N rc=R") that the driver waits for.
+# exit status ("@@step N rc=R") that the driver (tests/serial_console.py)
+# waits for.
 STEPS=$(
 	cat <<EOF
 D2=\$(ls /sys/bus/pci/devices/$BDF2/virtio*/block); echo "disk2=\$D2"
@@ -97,36 +98,8 @@ qemu-system-x86_64 -nodefaults -display none -m 256 \
 	-chardev socket,id=ser,path="$TMP/ser.sock",server=on,wait=off \
 	-serial chardev:ser >"$TMP/qemu.log" 2>&1 &
 QEMU_PID=$!
-python3 - "$TMP/ser.sock" "$TMP/serial.log" "$BOOT_TIMEOUT" "$STEPS" <<'PY'
-import socket, sys, time
-path, log, timeout, steps = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
-s = socket.socket(socket.AF_UNIX)
-for _ in range(100):
-    try:
-        s.connect(path); break
-    except OSError:
-        time.sleep(0.1)
-buf = b''
-out = open(log, 'wb')
-def wait_for(pat, t):
-    global buf
-    end = time.time() + t
-    while pat not in buf:
-        if time.time() > end: return False
-        s.settimeout(max(0.1, end - time.time()))
-        try: d = s.recv(4096)
-        except socket.timeout: continue
-        if not d: return False
-        buf += d; out.write(d); out.flush()
-    return True
-if not wait_for(b'airlock-guest: ready', timeout): sys.exit(2)
-time.sleep(1)
-for i, cmd in enumerate(steps.splitlines()):
-    s.sendall(('%s; echo "@""@step %d rc=$?"\n' % (cmd, i)).encode())
-    if not wait_for(b'@@step %d rc=' % i, 150): sys.exit(3)
-s.sendall(b'poweroff\n')
-wait_for(b'\0never', 60)
-PY
+python3 "$TOP/tests/serial_console.py" "$TMP/ser.sock" "$TMP/serial.log" "$BOOT_TIMEOUT" \
+	steps "$STEPS"
 rc=$?
 [ $rc -eq 0 ] && for _ in $(seq 1 60); do kill -0 $QEMU_PID 2>/dev/null || break; sleep 1; done
 if kill -0 $QEMU_PID 2>/dev/null; then

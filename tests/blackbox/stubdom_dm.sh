@@ -255,43 +255,24 @@ SCRIPT='ping -c 2 -W 5 10.77.0.1 >/dev/null && echo ping-""ok; echo stubdom-dm-d
 # reads the first file back again and pings once more.
 SCRIPT2='(dd if=/dev/urandom of=/root/big bs=64k count=320 2>/dev/null; sync; echo "big $(md5sum </root/big)") &'
 SCRIPT3='echo 3 >/proc/sys/vm/drop_caches; echo "again $(md5sum </root/r)"; ping -c 2 -W 5 10.77.0.1 >/dev/null && echo ping2-""ok'
-python3 - "$TMP/ser.sock" "$TMP/serial.log" "$BOOT_TIMEOUT" "$SCRIPT" "$NS" "$TMP/ping.log" \
-	"$SCRIPT2" "$SCRIPT3" "$TMP/con.in" "$TMP/relay.log" <<'PY'
-import socket, subprocess, sys, time
+PYTHONPATH="$TOP/tests" python3 - "$TMP/ser.sock" "$TMP/serial.log" "$BOOT_TIMEOUT" "$SCRIPT" "$NS" \
+	"$TMP/ping.log" "$SCRIPT2" "$SCRIPT3" "$TMP/con.in" "$TMP/relay.log" <<'PY'
+import subprocess, sys, time
+from serial_console import Console
 path, log, timeout, script, ns, plog = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
 script2, script3, con_in, relay_log = sys.argv[7:11]
-s = socket.socket(socket.AF_UNIX)
-for _ in range(100):
-    try:
-        s.connect(path); break
-    except OSError:
-        time.sleep(0.1)
-buf = b''
-out = open(log, 'wb')
-def wait_for(pat, t):
-    global buf
-    end = time.time() + t
-    while pat not in buf:
-        if time.time() > end: return False
-        s.settimeout(max(0.1, end - time.time()))
-        try: d = s.recv(4096)
-        except socket.timeout: continue
-        if not d: return False
-        buf += d; out.write(d); out.flush()
-    return True
-if not wait_for(b'airlock-guest: ready', timeout): sys.exit(2)
-time.sleep(1)
+con = Console(path, log)
+if not con.ready(timeout): sys.exit(2)
 # The NIC: pinged from the namespace while the guest is up.
 with open(plog, 'w') as f:
     r = subprocess.run(['ip', 'netns', 'exec', ns, 'ping', '-c', '3', '-W', '5', '10.77.0.2'],
                        stdout=f, stderr=subprocess.STDOUT)
     f.write('rc=%d\n' % r.returncode)
-s.sendall(b'\n' + script.encode() + b'\necho dm-test: $((40+2)) end\n')
-if not wait_for(b'dm-test: 42 end', 120): sys.exit(3)
+if not con.run(script, 2, 120): sys.exit(3)
 def restarts():
     return open(relay_log, 'rb').read().count(b"airlock-dm restarted")
 n0 = restarts()
-s.sendall(script2.encode() + b'\n')
+con.send(script2 + '\n')
 time.sleep(2)
 with open(con_in, 'wb') as c:
     c.write(b'kill -9 $(cat /run/airlock/airlock-dm.pid)\n')
@@ -299,11 +280,9 @@ end = time.time() + 60
 while restarts() == n0 and time.time() < end:
     time.sleep(0.1)
 if restarts() == n0: sys.exit(4)
-if not wait_for(b'big ', 180): sys.exit(5)
-s.sendall(b'\n' + script3.encode() + b'\necho dm-test: $((40+3)) end\n')
-if not wait_for(b'dm-test: 43 end', 120): sys.exit(6)
-s.sendall(b'poweroff\n')
-wait_for(b'\0never', 120)
+if not con.wait_for(b'big ', 180): sys.exit(5)
+if not con.run(script3, 3, 120): sys.exit(6)
+con.poweroff(120)
 PY
 rc=$?
 T_GUEST=$(ms_since "$T_ENG")
