@@ -101,12 +101,11 @@ bool vhost_served(uint32_t request);
 /* Reads one request from the front end on fd and serves it for the back
  * end `be` through ops, as the comment atop this header says; *protocol is
  * the protocol features acked so far (read after the handler: it may set
- * them), which say whether an ack is due. Returns 0,
- * -EPIPE when the front end hung up before a message, -EPROTO when the
- * connection must be closed (unreadable, malformed or not served, or
- * refused without an ack: logged through ops->log first), or
- * vhost_msg_reply's -errno. Every fd received is closed or kept by the
- * handler; an own_fd reply fd is closed. */
+ * them), which say whether an ack is due. Returns 0, -EPIPE when the front
+ * end hung up before a message, -EPROTO when the connection must be closed
+ * (unreadable, malformed or not served, or refused without an ack: logged
+ * through ops->log first), or vhost_msg_reply's -errno. Every fd received
+ * is closed or kept by the handler; an own_fd reply fd is closed. */
 int vhost_serve_one(int fd, const uint64_t *protocol, const struct vhost_serve_ops *ops, void *be);
 
 #endif
