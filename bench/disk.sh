@@ -26,36 +26,19 @@ BUILD=$(cd "$BUILD" && pwd)
 DM=$BUILD/dm/airlock-dm
 [ -x "$DM" ] || { echo "bench/disk.sh: $DM: not built" >&2; exit 1; }
 . "$TOP/bench/lib.sh"
-QUICK=0
-SECS=5
-ROUNDS=5
-while [ $# -gt 0 ]; do
-	case $1 in
-	--quick) QUICK=1 SECS=2 ROUNDS=1 ;;
-	--seconds) SECS=$2; shift ;;
-	--rounds) ROUNDS=$2; shift ;;
-	*) echo "bench/disk.sh: unknown option $1" >&2; exit 2 ;;
-	esac
-	shift
-done
+bench_args bench/disk.sh 5 2 "$@"
 IMG=$TOP/out/images
 W=$(mktemp -d /tmp/airlock-bdisk.XXXXXX)
 NS=airlock-bd$$
 KEY=$W/key
 GUEST_IP=10.79.0.2
 QPID="" SPID=""
-cleanup() {
-	engine_stop
-	ip netns del "$NS" 2>/dev/null
-	rm -rf "$W"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 
 bench_images "$W" || exit 1
 bench_scratch "$W/disk.raw"
 bench_netns 10.79.0.1/24
-in_ns ip tuntap add tap0 mode tap
-in_ns ip link set tap0 master br0 up
+bench_tap
 
 # boot CONFIG: starts the engine with CONFIG's disk device (bench/lib.sh's
 # blk_start: qemu, qsd or dm, one queue of 256), waits for ssh.
@@ -90,10 +73,7 @@ run() {
 	engine_stop
 }
 
-CONFIGS=(qemu qsd dm native)
-for r in $(seq 1 "$ROUNDS"); do
-	for c in "${CONFIGS[@]}"; do run "$c" "$r"; done
-done
+bench_rounds qemu qsd dm native
 
 # Medians per config and mode: MiB/s for sequential, IOPS for random.
 table=$(/usr/bin/python3 - "$W/raw" <<'PY'
@@ -118,12 +98,8 @@ PY
 )
 memtable=$(mem_table "$W/mem" "qemu=QEMU's virtio-blk (in-process)" "qsd=qemu-storage-daemon vhost-user-blk" "dm=airlock-dm vhost-user-blk")
 if [ "$QUICK" = 1 ]; then
-	n=0
-	while read -r line; do
-		n=$((n + 1))
-		echo "ok $n - disk bench ran: $line"
-	done < <(awk '{ print $1, $3, $NF, $(NF-1) }' "$W/raw")
-	echo "1..$n"
+	# shellcheck disable=SC2016 # an awk program
+	bench_quick_tap disk "$W/raw" '{ print $1, $3, $NF, $(NF-1) }'
 	echo "$memtable" | sed 's/^/# /'
 	exit 0
 fi
@@ -158,12 +134,6 @@ echo "$memtable"
 	echo
 	# A hand-written "## Analysis" section (profiles, causes) survives reruns.
 	doc_analysis "$TOP/docs/bench-disk.md"
-	echo "## Raw runs"
-	echo
-	echo '```'
-	cat "$W/raw"
-	echo
-	cat "$W/mem"
-	echo '```'
+	bench_raw_runs "$W"
 } >"$TOP/docs/bench-disk.md"
 echo "wrote docs/bench-disk.md"

@@ -12,6 +12,21 @@
 #   QPID SPID the engine's and the disk server's pids (engine_start,
 #             blk_start set them; engine_stop clears them)
 #
+#   bench_args NAME SECS QSECS ARGS...  a benchmark's options, [--quick]
+#                             [--seconds S] [--rounds R], into QUICK (0 or
+#                             1), SECS (default SECS, QSECS with --quick)
+#                             and ROUNDS (5, 1 with --quick); another
+#                             option: "NAME: unknown option", exit 2
+#   bench_cleanup             at exit (trap): engine_stop, NS deleted, W
+#                             removed
+#   bench_tap                 a tap tap0 in NS, on br0, up
+#   bench_rounds CONFIG...    `run CONFIG ROUND` (the caller's) for each of
+#                             ROUNDS rounds, the CONFIGs interleaved
+#   bench_quick_tap WHAT RAW AWK  --quick's TAP: "ok N - WHAT bench ran: "
+#                             and what the awk program AWK prints of each
+#                             line of RAW, then the plan
+#   bench_raw_runs DIR        a document's "## Raw runs": DIR/raw and
+#                             DIR/mem in a code block
 #   bench_images DIR          the guest images built or reused
 #                             (images/build.sh, cached; log in
 #                             DIR/images.log); the key copied to DIR/key
@@ -52,6 +67,59 @@
 #   doc_analysis DOC          DOC's hand-written "## Analysis" section, kept
 #                             when a benchmark rewrites its document
 . "$TOP/bench/mem.sh"
+
+# shellcheck disable=SC2034 # QUICK, SECS, ROUNDS: for the caller
+bench_args() {
+	local name=$1 quick_secs=$3
+	QUICK=0 SECS=$2 ROUNDS=5
+	shift 3
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--quick) QUICK=1 SECS=$quick_secs ROUNDS=1 ;;
+		--seconds) SECS=$2; shift ;;
+		--rounds) ROUNDS=$2; shift ;;
+		*) echo "$name: unknown option $1" >&2; exit 2 ;;
+		esac
+		shift
+	done
+}
+
+bench_cleanup() {
+	engine_stop
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$W"
+}
+
+bench_tap() {
+	in_ns ip tuntap add tap0 mode tap
+	in_ns ip link set tap0 master br0 up
+}
+
+bench_rounds() {
+	local r c
+	for r in $(seq 1 "$ROUNDS"); do
+		for c in "$@"; do run "$c" "$r"; done
+	done
+}
+
+bench_quick_tap() {
+	local n=0 line
+	while read -r line; do
+		n=$((n + 1))
+		echo "ok $n - $1 bench ran: $line"
+	done < <(awk "$3" "$2")
+	echo "1..$n"
+}
+
+bench_raw_runs() {
+	echo "## Raw runs"
+	echo
+	echo '```'
+	cat "$1/raw"
+	echo
+	cat "$1/mem"
+	echo '```'
+}
 
 bench_images() {
 	bash "$TOP/images/build.sh" >"$1/images.log" 2>&1 || { tail -n 20 "$1/images.log" >&2; return 1; }

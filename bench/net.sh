@@ -29,18 +29,7 @@ BUILD=$(cd "$BUILD" && pwd)
 DM=$BUILD/dm/airlock-dm
 [ -x "$DM" ] || { echo "bench/net.sh: $DM: not built" >&2; exit 1; }
 . "$TOP/bench/lib.sh"
-QUICK=0
-SECS=10
-ROUNDS=5
-while [ $# -gt 0 ]; do
-	case $1 in
-	--quick) QUICK=1 SECS=3 ROUNDS=1 ;;
-	--seconds) SECS=$2; shift ;;
-	--rounds) ROUNDS=$2; shift ;;
-	*) echo "bench/net.sh: unknown option $1" >&2; exit 2 ;;
-	esac
-	shift
-done
+bench_args bench/net.sh 10 3 "$@"
 IMG=$TOP/out/images
 W=$(mktemp -d /tmp/airlock-bnet.XXXXXX)
 NS=airlock-bn$$
@@ -48,17 +37,11 @@ GUEST_IP=10.80.0.2
 KEY=$W/key
 MAC=52:54:00:50:00:02
 QPID="" SPID=""
-cleanup() {
-	engine_stop
-	ip netns del "$NS" 2>/dev/null
-	rm -rf "$W"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 
 bench_images "$W" || exit 1
 bench_netns 10.80.0.1/24
-in_ns ip tuntap add tap0 mode tap
-in_ns ip link set tap0 master br0 up
+bench_tap
 
 # Opens tap0 as airlock-dm wants it (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR) and
 # execs the command with the fd's number in place of @TAPFD@.
@@ -116,10 +99,7 @@ run() {
 	engine_stop
 }
 
-CONFIGS=(qemu-msix qemu-intx dm)
-for r in $(seq 1 "$ROUNDS"); do
-	for c in "${CONFIGS[@]}"; do run "$c" "$r"; done
-done
+bench_rounds qemu-msix qemu-intx dm
 
 table=$(/usr/bin/python3 - "$W/raw" <<'PY'
 import sys, statistics as st
@@ -141,12 +121,8 @@ PY
 )
 memtable=$(mem_table "$W/mem" "qemu-msix=QEMU's virtio-net, MSI-X" "qemu-intx=QEMU's virtio-net, INTx" "dm=airlock-dm vhost-user net")
 if [ "$QUICK" = 1 ]; then
-	n=0
-	while read -r line; do
-		n=$((n + 1))
-		echo "ok $n - net bench ran: $line"
-	done < <(awk '{ print $1, $3, $4 }' "$W/raw")
-	echo "1..$n"
+	# shellcheck disable=SC2016 # an awk program
+	bench_quick_tap net "$W/raw" '{ print $1, $3, $4 }'
 	echo "$memtable" | sed 's/^/# /'
 	exit 0
 fi
@@ -178,12 +154,6 @@ DOC=$TOP/docs/bench-net.md
 	echo
 	# A hand-written "## Analysis" section (profiles, causes) survives reruns.
 	doc_analysis "$DOC"
-	echo "## Raw runs"
-	echo
-	echo '```'
-	cat "$W/raw"
-	echo
-	cat "$W/mem"
-	echo '```'
+	bench_raw_runs "$W"
 } >"$DOC"
 echo "wrote docs/bench-net.md"
