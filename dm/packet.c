@@ -15,6 +15,9 @@
 
 #include "common/log.h"
 
+/* Socket buffers with offloads (each way): about eight 64 KiB frames. */
+#define DM_PACKET_BUF (512 * 1024)
+
 int dm_packet_open(const char *ifname)
 {
 	struct ifreq ifr;
@@ -97,5 +100,15 @@ int dm_packet_offload(int fd, const char *ifname)
 		log_err("packet: PACKET_VNET_HDR on %s: %s", ifname, strerror(errno));
 		return rc;
 	}
+	/* The default buffers (~208 KiB) hold three 64 KiB frames: a burst of
+	 * the host's GSO frames overflows the receive side (the sender sees
+	 * losses and backs off) and the send side stalls on each frame's
+	 * round trip. Larger, within the stub's means; best effort (FORCE
+	 * passes rmem_max/wmem_max for root, the plain option is capped). */
+	int buf = DM_PACKET_BUF;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	return 0;
 }

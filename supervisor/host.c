@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -134,3 +135,38 @@ pid_t passt_spawn(int fd, unsigned int uid, int log_fd)
 	}
 	return pid;
 }
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+unsigned int host_tsc_khz(void)
+{
+	static unsigned int cached;
+
+	if (cached)
+		return cached;
+	uint64_t n0 = mono_ns(), c0 = __rdtsc();
+	nanosleep(&(struct timespec){.tv_nsec = 20000000}, NULL);
+	uint64_t n1 = mono_ns(), c1 = __rdtsc();
+	if (n1 <= n0 || c1 <= c0)
+		return 0;
+	uint64_t khz = (c1 - c0) * 1000000u / (n1 - n0);
+	/* 100 MHz .. 10 GHz, rounded to the MHz: anything else is noise. */
+	if (khz < 100000 || khz > 10000000)
+		return 0;
+	cached = (unsigned int)((khz + 500) / 1000 * 1000);
+	return cached;
+}
+#else
+unsigned int host_tsc_khz(void)
+{
+	return 0;
+}
+#endif

@@ -25,14 +25,21 @@ int ram_zero(int fd, uint64_t size);
  * Returns the fd (close-on-exec) or -errno; the tap disappears when the fd
  * (and the engine's copy) is closed. */
 /* Without vnet_hdr the kernel hands out only finished frames (checksums
- * computed, no GSO): what a reader that cannot take offloads needs (a stub
- * domain's NIC, whose frames airlock-dm passes on raw). */
+ * computed, no GSO): what a reader that cannot take offloads needs. */
 int tap_open(const char *name, const char *bridge, unsigned int mtu, bool vnet_hdr);
 
 /* Starts passt (user-mode networking, no privileges needed) serving one
  * engine over the connected socket `fd`, as uid/gid `uid` (passt also
  * sandboxes itself), its messages to `log_fd`. Returns its pid or -errno. */
 pid_t passt_spawn(int fd, unsigned int uid, int log_fd);
+
+/* The host's TSC rate in kHz, measured once against CLOCK_MONOTONIC over
+ * ~20 ms (x86 only; 0 elsewhere or when the measurement makes no sense).
+ * A VM under TCG reads the host's TSC, but its kernel cannot calibrate it
+ * reliably on a busy host (its PIT runs on the same emulated time) and
+ * falls back to a 4 ms jiffies clock: a stub domain is told the rate
+ * (tsc_early_khz=) instead. */
+unsigned int host_tsc_khz(void);
 
 /* True if a network interface of that name exists. */
 bool netif_exists(const char *name);

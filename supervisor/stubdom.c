@@ -25,6 +25,7 @@
 #include "relay/relay.h"
 #include "supervisor/argv.h"
 #include "supervisor/engine.h"
+#include "supervisor/host.h"
 #include "supervisor/spawn.h"
 #include "toolstack/domstore.h"
 #include "toolstack/paths.h"
@@ -405,10 +406,19 @@ static int start_qemu(const struct stubdom_spec *sp, struct stubdom *sd, void (*
 	argv_add(&a, "-initrd");
 	argv_add(&a, "%s", ramdisk);
 	argv_add(&a, "-append");
+	/* Under TCG the stub's kernel cannot calibrate the TSC it reads (the
+	 * host's) on a busy host, and its clocksource watchdog then drops it
+	 * for a 4 ms jiffies clock (every clock_gettime a system call, every
+	 * timer coarse) after calibrating a delay loop the slow way. Told the
+	 * rate and that it is reliable, it keeps the TSC. */
+	char tsc[64] = "";
+	unsigned int khz = strcmp(sp->accel, "kvm") == 0 ? 0 : host_tsc_khz();
+	if (khz)
+		snprintf(tsc, sizeof(tsc), " tsc=reliable tsc_early_khz=%u", khz);
 	argv_add(&a,
-		 "console=ttyS0 quiet vfio.enable_unsafe_noiommu_mode=1 airlock.target=%u "
+		 "console=ttyS0 quiet%s vfio.enable_unsafe_noiommu_mode=1 airlock.target=%u "
 		 "airlock.uuid=%s airlock.shell%s%s",
-		 sp->guest_domid, sp->guest_uuid, sp->cmdline ? " " : "",
+		 tsc, sp->guest_domid, sp->guest_uuid, sp->cmdline ? " " : "",
 		 sp->cmdline ? sp->cmdline : "");
 	argv_add(&a, "-chardev");
 	argv_add(&a, "socket,id=serial0,fd=%d", sv[1]);
