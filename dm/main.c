@@ -48,9 +48,9 @@ static void usage(FILE *f)
 		"       airlock-dm --device SPEC [--device SPEC ...]\n"
 		"       airlock-dm --stubdom PORT --device SPEC [--device SPEC ...]\n"
 		"       airlock-dm --print-capabilities\n"
-		"SPEC:  blk,fd=N|socket=PATH|channel=K,file=IMAGE[,read-only=on]\n"
+		"SPEC:  blk,fd=N|socket=PATH|channel=K,file=IMAGE|pci=BDF[,read-only=on]\n"
 		"       net,fd=N|socket=PATH|channel=K,tap-fd=N|stream-fd=N|packet=IFNAME"
-		"[,mac=MAC][,mtu=N]\n");
+		"[,mac=MAC][,mtu=N][,offload=on]\n");
 }
 
 static void on_signal(struct loop_fd *h, int fd, uint32_t events, void *data)
