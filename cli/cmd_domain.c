@@ -32,6 +32,11 @@ static int find_domain(const struct cli *cli, struct xs_client **xs, const char 
 	if (r)
 		return r;
 	r = domstore_find(*xs, name, rec);
+	if (r) {
+		/* On failure the caller gets no connection to close. */
+		xs_client_close(*xs);
+		*xs = NULL;
+	}
 	if (r == -ENOENT)
 		return cli_error_desc(cli, name, r, "no such domain");
 	if (r)

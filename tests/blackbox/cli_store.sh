@@ -56,6 +56,14 @@ check_eq "relative paths are under dom0's home" relative "$("$A" read /local/dom
 cap "$A" read /t/missing
 check_fail "read of a missing node exits 1, naming verb, path and ENOENT" 1 \
 	"airlock: read /t/missing: ENOENT (no such node)"
+# A domain verb on an unknown domain: the error, and (in the sanitizer
+# build) no leaked store connection.
+for verb in destroy console; do
+	cap "$A" "$verb" nosuch
+	check_fail "$verb of an unknown domain exits 1 and says so" 1 \
+		"airlock: $verb nosuch: ENOENT (no such domain)"
+	check "  and leaks nothing" bash -c "! grep -q LeakSanitizer '$TMP/err'"
+done
 cap "$A" read /t/a /t/missing /t/b
 check_eq "read stops at the first error, exit 1" "1|hello" "$RC|$OUT"
 
