@@ -118,8 +118,9 @@ static int write_argv(struct xs_client *xs, const struct stubdom_spec *sp, unsig
 		if (sp->nic_mtu[i])
 			snprintf(mtu, sizeof(mtu), ",mtu=%u", sp->nic_mtu[i]);
 		ARG("--device");
-		ARG("net,channel=%u,packet=eth%u,offload=on,mac=%02x:%02x:%02x:%02x:%02x:%02x%s",
-		    sp->ndisks + i + 1, i, m[0], m[1], m[2], m[3], m[4], m[5], mtu);
+		ARG("net,channel=%u,packet=eth%u%s,mac=%02x:%02x:%02x:%02x:%02x:%02x%s",
+		    sp->ndisks + i + 1, i, sp->nic_tap[i] >= 0 ? ",offload=on" : "", m[0], m[1],
+		    m[2], m[3], m[4], m[5], mtu);
 	}
 #undef ARG
 	return r;
@@ -312,11 +313,15 @@ static int start_relay(const struct stubdom_spec *sp, struct stubdom *sd, void (
 	keep[nkeep++] = sd->port_fd;
 	for (unsigned int i = 0; i < sd->neng && !r; i++) {
 		if (sd->eng[i].net) {
-			/* QEMU builds a vhost-user NIC's config itself. */
+			/* QEMU builds a vhost-user NIC's config itself. Offloads
+			 * on a tap (offload=on in the stub), none through passt. */
+			unsigned int k = i - sp->ndisks;
+			uint16_t mtu = (uint16_t)sp->nic_mtu[k];
 			argv_add(&a, "--device");
 			argv_add(&a, "net,fd=%d,features=0x%llx,queues=%u", sd->eng[i].listen_fd,
-				 (unsigned long long)net_offload_features(
-					 (uint16_t)sp->nic_mtu[i - sp->ndisks]),
+				 (unsigned long long)(sp->nic_tap[k] >= 0
+							      ? net_offload_features(mtu)
+							      : net_raw_features(mtu)),
 				 NET_QUEUES);
 		} else {
 			r = blk_desc(sp, i, sd->eng[i].listen_fd, &a);
@@ -450,11 +455,16 @@ static int start_qemu(const struct stubdom_spec *sp, struct stubdom *sd, void (*
 		argv_add(&a, "virtio-blk-pci,drive=d%u,addr=0x%x,disable-legacy=on,num-queues=1", i,
 			 STUB_DISK_SLOT + i);
 	}
-	/* The stub's own NICs: taps on the guest's bridges. Their MAC never
-	 * shows: airlock-dm moves the guest's frames, with the guest's MAC. */
+	/* The stub's own NICs: taps on the guest's bridges, or streams to
+	 * passt. Their MAC never shows: airlock-dm moves the guest's frames,
+	 * with the guest's MAC. */
 	for (unsigned int i = 0; i < sp->nnics; i++) {
 		argv_add(&a, "-netdev");
-		argv_add(&a, "tap,id=sn%u,fd=%d", i, sp->nic_tap[i]);
+		if (sp->nic_tap[i] >= 0)
+			argv_add(&a, "tap,id=sn%u,fd=%d", i, sp->nic_tap[i]);
+		else
+			argv_add(&a, "stream,id=sn%u,addr.type=fd,addr.str=%d", i,
+				 sp->nic_stream[i]);
 		argv_add(&a, "-device");
 		argv_add(&a, "virtio-net-pci,netdev=sn%u,mac=02:00:00:00:%02x:%02x", i,
 			 sd->domid & 0xff, i);
@@ -469,7 +479,7 @@ static int start_qemu(const struct stubdom_spec *sp, struct stubdom *sd, void (*
 		unsigned int nkeep = 0;
 		keep[nkeep++] = sv[1];
 		for (unsigned int i = 0; i < sp->nnics; i++)
-			keep[nkeep++] = sp->nic_tap[i];
+			keep[nkeep++] = sp->nic_tap[i] >= 0 ? sp->nic_tap[i] : sp->nic_stream[i];
 		struct spawn_opts o = {.keep = keep,
 				       .nkeep = nkeep,
 				       .log_fd = STDERR_FILENO,

@@ -47,10 +47,12 @@ struct stubdom_spec {
 	bool read_only[DMPROC_MAX_DEVS];
 	unsigned int ndisks;
 	/* The guest's NICs: the stub domain's own NIC k is a tap on the
-	 * guest's bridge (tap_fd, opened by the supervisor), which airlock-dm
-	 * in the stub drives with an AF_PACKET socket for the guest's NIC k
-	 * (mac, mtu). */
+	 * guest's bridge (nic_tap, opened by the supervisor; the guest gets
+	 * TSO and checksum offload through it) or a stream socket to passt
+	 * (nic_stream, the other -1; raw frames), which airlock-dm in the stub
+	 * drives with an AF_PACKET socket for the guest's NIC k (mac, mtu). */
 	int nic_tap[DMPROC_MAX_DEVS];
+	int nic_stream[DMPROC_MAX_DEVS];
 	uint8_t nic_mac[DMPROC_MAX_DEVS][6];
 	unsigned int nic_mtu[DMPROC_MAX_DEVS];
 	unsigned int nnics;

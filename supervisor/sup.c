@@ -243,7 +243,7 @@ static int start_engine(struct sup *s)
 	spec.qmp_fd = qmp_pair[1];
 	spec.serial_fd = con_pair[1];
 	spec.cwd = chroot_dir;
-	if (!s->use_dm) {
+	if (!s->use_dm && !s->use_stub) { /* else passt serves airlock-dm or the stub */
 		r = start_passt(s);
 		if (r)
 			goto out;
@@ -569,9 +569,16 @@ static int start_stub(struct sup *s)
 		s->sp.files[s->sp.ndisks] = c->disks[i].target;
 		s->sp.read_only[s->sp.ndisks++] = c->disks[i].readonly;
 	}
+	/* passt vifs: one passt for the stub domain's life, connected to the
+	 * stub's own NIC (the engine may restart under it). */
+	r = start_passt(s);
+	if (r)
+		return r;
 	for (size_t i = 0; i < c->n_vifs && s->sp.nnics < DMPROC_MAX_DEVS; i++) {
 		unsigned int k = s->sp.nnics++;
 		s->sp.nic_tap[k] = s->taps[i];
+		s->sp.nic_stream[k] =
+			c->vifs[i].backend == CFG_VIF_PASST ? s->nics[i].stream_fd : -1;
 		memcpy(s->sp.nic_mac[k], s->nics[i].mac, 6);
 		s->sp.nic_mtu[k] = c->vifs[i].mtu;
 	}
@@ -1095,15 +1102,6 @@ static int setup(struct sup *s)
 		for (size_t i = 0; i < c->n_disks; i++)
 			nd += !c->disks[i].cdrom;
 		ram_bytes = stubdom_ram_bytes(ram_bytes, nd, (unsigned int)c->n_vifs);
-		for (size_t i = 0; i < c->n_vifs; i++) {
-			if (c->vifs[i].backend == CFG_VIF_PASST) {
-				log_err("vif %zu: a stub domain's NICs are taps on a bridge so far "
-					"(type=passt: use device_model_version = \"airlock\" "
-					"without the stub domain)",
-					i);
-				return -ENOTSUP;
-			}
-		}
 	}
 	s->ram_fd = ram_create(path, ram_bytes, &s->ram_size);
 	if (s->ram_fd < 0) {

@@ -124,5 +124,23 @@ check "the guest reaches a host service through passt" grep -aq "hello-through-p
 check "destroy p1" $A destroy p1
 check "passt is gone with the domain" bash -c "! ps -eo args= | grep -q '[p]asst.*--one-off'"
 
+# The same through a stub domain: passt serves the stub's own NIC, which
+# airlock-dm in the stub bridges to the guest's (raw frames, no offloads:
+# with offload=on airlock-dm would refuse a NIC without TSO and the create
+# would fail).
+need_stubdom_image
+(cd "$TMP/www" && exec ip netns exec $NS timeout 300 /usr/bin/python3 -m http.server 7778 --bind 127.0.0.1) >/dev/null 2>&1 &
+cfg=$(mkcfg p2 "vif = [ 'type=passt' ]" 'device_model_stubdomain_override = 1')
+check "create p2 with a passt vif and its device model in a stub domain" \
+	nsenter --net=/run/netns/$NS $A create "$cfg"
+check "p2 ready" wait_log p2 "airlock-guest: ready" 1
+check "p2 got its address from passt's DHCP through its stub domain" \
+	wait_log p2 "eth0 by DHCP: 10.88.0.1/24" 1
+printf 'wget -qO- http://10.88.0.254:7778/index.html\n' | timeout 20 $A console p2 >"$TMP/passt2.out" 2>&1
+check "p2 reaches a host service through its stub domain and passt" \
+	grep -aq "hello-through-passt" "$TMP/passt2.out"
+check "destroy p2" $A destroy p2
+check "passt is gone with p2 and its stub" bash -c "! ps -eo args= | grep -q '[p]asst.*--one-off'"
+
 stop_store
 done_testing
