@@ -345,8 +345,9 @@ class Report:
           "where said; the guest RAM resident is counted once, from the engine. The stub domain's RAM: its "
           "QEMU's `-m` and the MemTotal its init prints on the stub's console.")
         w("- **Same terms** for every placement: host page cache bypassed (`cache.direct=on,aio=threads` for "
-          "QEMU's virtio-blk and for qemu-storage-daemon — and for the disks the stub domain's QEMU hands to "
-          f"airlock-dm; O_DIRECT in airlock-dm); one disk queue of {m['qsize']} descriptors (what airlock's engine "
+          "QEMU's virtio-blk and for qemu-storage-daemon; O_DIRECT with io_uring in airlock-dm in dom0; in the "
+          "stub domain, airlock-dm drives the stub's own virtio disk, which its QEMU serves with "
+          f"`cache.direct=on,aio=io_uring`, the data moving by DMA straight into guest RAM); one disk queue of {m['qsize']} descriptors (what airlock's engine "
           "gives `vhost-user-blk-pci`, set explicitly for the others), one rx and one tx queue of 256 on the NIC "
           "(QEMU's defaults), the same guest image. One difference is not ours to remove: vhost-user NICs "
           "(`dom0`, `stub`) run with INTx under TCG (QEMU 7.2 crashes with MSI-X there, `docs/dm.md`), QEMU's "
