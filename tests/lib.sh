@@ -17,9 +17,15 @@ TMP=$(mktemp -d /tmp/airlock-test.XXXXXX)
 STORE_PID=""
 NS=""
 
+# Safe under `set -e` (some scripts use it): nothing here may fail the
+# exit trap, or the script's status would become that failure.
 cleanup() {
-	[ -n "$STORE_PID" ] && kill "$STORE_PID" 2>/dev/null && wait "$STORE_PID" 2>/dev/null
-	[ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
+	if [ -n "$STORE_PID" ] && kill "$STORE_PID" 2>/dev/null; then
+		wait "$STORE_PID" 2>/dev/null || true
+	fi
+	if [ -n "$NS" ]; then
+		ip netns del "$NS" 2>/dev/null || true
+	fi
 	# Keep the logs of a failed run for whoever reads the report.
 	if [ "$T_FAILED" -gt 0 ]; then
 		local keep=$TOP/out/test-logs/kept-$(basename "$0" .sh)
@@ -60,6 +66,9 @@ done_testing() {
 # until the socket answers. Its stderr goes to $TMP/store.log.
 start_store() {
 	mkdir -p "$TMP/state"
+	# A daemon killed with -9 leaves its socket file: waiting for the file
+	# would then return before the new daemon listens.
+	rm -f "$TMP/store.sock"
 	"$STORE_BIN" --socket "$TMP/store.sock" --state "$TMP/state" "$@" 2>>"$TMP/store.log" &
 	STORE_PID=$!
 	export XENSTORED_PATH=$TMP/store.sock
