@@ -16,10 +16,10 @@
  * More requests than the queue's slots wait in arrival order and start as
  * slots come back. A step this back end cannot carry (fallocate: the stub
  * offers neither DISCARD nor WRITE_ZEROES; a buffer outside the BAR; more
- * segments than an indirect table holds) fails with an error that reap
- * delivers, never from inside submit: the engine does not expect a
- * completion while it submits. Such failures ring the completion eventfd
- * themselves so the loop comes back for them.
+ * segments than an indirect table holds) fails (IOERR) from reap, never
+ * from inside submit: the engine does not expect a completion while it
+ * submits. Such failures ring the completion eventfd themselves so the
+ * loop comes back for them.
  */
 #include <errno.h>
 #include <poll.h>
@@ -33,10 +33,9 @@
 
 struct vblk {
 	struct blk_req *slot_req[VPCI_QUEUE_SLOTS];
-	uint32_t slot_len[VPCI_QUEUE_SLOTS];
-	bool slot_flush[VPCI_QUEUE_SLOTS];
+	uint32_t slot_done[VPCI_QUEUE_SLOTS];  /* the step's result if the disk says OK */
 	struct blk_req *wait_head, *wait_tail; /* no slot yet */
-	struct blk_req *fail_head;	       /* to complete with fail_res */
+	struct blk_req *fail_head;	       /* to complete with -EIO */
 	struct vpci_seg segs[VPCI_MAX_SEGS];
 };
 
@@ -51,18 +50,16 @@ static void ring_self(struct blk_dev *d)
 	(void)!write(vpci_irq_fd(d->vpci), &one, sizeof(one));
 }
 
-static void fail_later(struct blk_dev *d, struct blk_req *r, int err)
+static void fail_later(struct blk_dev *d, struct blk_req *r)
 {
 	struct vblk *vb = d->be_priv;
-	r->sub.iov_len = (size_t)-err; /* unused on this path: the error */
 	r->next = vb->fail_head;
 	vb->fail_head = r;
 	ring_self(d);
 }
 
 /* Builds the chain of r's step in vb->segs. Returns the count or -errno. */
-static int build(struct blk_dev *d, struct blk_req *r, const struct blk_step *s, uint64_t hdr,
-		 uint32_t *len)
+static int build(struct blk_dev *d, const struct blk_step *s, uint64_t hdr, uint32_t *len)
 {
 	struct vblk *vb = d->be_priv;
 	unsigned int n = 0;
@@ -89,7 +86,6 @@ static int build(struct blk_dev *d, struct blk_req *r, const struct blk_step *s,
 	}
 	vb->segs[n++] = (struct vpci_seg){
 		.addr = hdr + sizeof(struct vhdr), .len = 1, .device_writes = true};
-	(void)r;
 	return (int)n;
 }
 
@@ -103,7 +99,7 @@ static bool try_submit(struct blk_dev *d, struct blk_req *r)
 
 	blk_io_step(d, r, &s);
 	if (s.kind == BLK_STEP_FALLOC) {
-		fail_later(d, r, -EOPNOTSUPP);
+		fail_later(d, r);
 		return true;
 	}
 	int slot = vpci_slot_get(d->vpci);
@@ -117,17 +113,16 @@ static bool try_submit(struct blk_dev *d, struct blk_req *r)
 		.sector = s.off / BLK_SECTOR,
 	};
 	((uint8_t *)h)[sizeof(*h)] = 0xff; /* the status byte, until the disk writes it */
-	int n = build(d, r, &s, hdr_bus, &len);
+	int n = build(d, &s, hdr_bus, &len);
 	if (n < 0 || vpci_submit(d->vpci, (unsigned int)slot, vb->segs, (unsigned int)n) < 0) {
 		log_rl(&d->rl, LOG_LVL_WARN, "blk: cannot pass a request to the stub's disk: %s",
 		       strerror(n < 0 ? -n : EINVAL));
 		vpci_slot_put(d->vpci, (unsigned int)slot);
-		fail_later(d, r, n < 0 ? n : -EINVAL);
+		fail_later(d, r);
 		return true;
 	}
 	vb->slot_req[slot] = r;
-	vb->slot_len[slot] = len;
-	vb->slot_flush[slot] = s.kind == BLK_STEP_FSYNC;
+	vb->slot_done[slot] = s.kind == BLK_STEP_FSYNC ? 0 : len;
 	return true;
 }
 
@@ -159,16 +154,14 @@ static void vb_reap(struct blk_dev *d)
 	while (vb->fail_head) {
 		struct blk_req *r = vb->fail_head;
 		vb->fail_head = r->next;
-		blk_async_done(d, r, -(int64_t)r->sub.iov_len);
+		blk_async_done(d, r, -EIO);
 	}
 	while (vpci_reap(d->vpci, &slot, &used) == 1) {
 		uint64_t bus;
 		uint8_t *scratch = vpci_scratch(d->vpci, slot, &bus);
 		uint8_t status = scratch[sizeof(struct vhdr)];
 		struct blk_req *r = vb->slot_req[slot];
-		int64_t res = status != VIRTIO_BLK_S_OK ? -EIO
-			      : vb->slot_flush[slot]	? 0
-							: (int64_t)vb->slot_len[slot];
+		int64_t res = status == VIRTIO_BLK_S_OK ? (int64_t)vb->slot_done[slot] : -EIO;
 		vb->slot_req[slot] = NULL;
 		vpci_slot_put(d->vpci, slot);
 		if (r)

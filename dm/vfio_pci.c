@@ -310,23 +310,35 @@ int vfio_pci_bar_info(const struct vfio_pci *v, unsigned int index, uint64_t *si
 	return 0;
 }
 
-void *vfio_pci_map_bar(const struct vfio_pci *v, unsigned int index, size_t *len)
+/* BAR `index`'s offset in the device fd and its length rounded up to
+ * pages, for mapping. Returns 0, or -errno (logged). */
+static int bar_geometry(const struct vfio_pci *v, unsigned int index, uint64_t *off, size_t *len)
 {
-	uint64_t size, off;
+	uint64_t size;
 	int mappable;
 	long page = sysconf(_SC_PAGESIZE);
 
-	if (vfio_pci_bar_info(v, index, &size, &off, &mappable) < 0)
-		return NULL;
+	if (vfio_pci_bar_info(v, index, &size, off, &mappable) < 0)
+		return -EIO;
 	if (size == 0 || !mappable) {
 		log_err("vfio: %s: BAR%u of %" PRIu64 " bytes%s", v->bdf, index, size,
 			mappable ? "" : " (not mappable)");
-		return NULL;
+		return -ENODEV;
 	}
-	size_t l = ((size_t)size + (size_t)page - 1) & ~((size_t)page - 1);
+	*len = ((size_t)size + (size_t)page - 1) & ~((size_t)page - 1);
+	return 0;
+}
+
+void *vfio_pci_map_bar(const struct vfio_pci *v, unsigned int index, size_t *len)
+{
+	uint64_t off;
+	size_t l;
+
+	if (bar_geometry(v, index, &off, &l) < 0)
+		return NULL;
 	void *p = mmap(NULL, l, PROT_READ | PROT_WRITE, MAP_SHARED, v->dev, (off_t)off);
 	if (p == MAP_FAILED) {
-		log_err("vfio: %s: mapping BAR%u (%" PRIu64 " bytes): %s", v->bdf, index, size,
+		log_err("vfio: %s: mapping BAR%u (%zu bytes): %s", v->bdf, index, l,
 			strerror(errno));
 		return NULL;
 	}
@@ -337,18 +349,16 @@ void *vfio_pci_map_bar(const struct vfio_pci *v, unsigned int index, size_t *len
 void *vfio_pci_map_bar_chunked(const struct vfio_pci *v, unsigned int index, size_t chunk,
 			       size_t *len)
 {
-	uint64_t size, off;
-	int mappable;
-	long page = sysconf(_SC_PAGESIZE);
+	uint64_t off;
+	size_t l;
 
-	if (vfio_pci_bar_info(v, index, &size, &off, &mappable) < 0)
-		return NULL;
-	if (size == 0 || !mappable || chunk == 0 || chunk % (size_t)page) {
-		log_err("vfio: %s: BAR%u of %" PRIu64 " bytes%s", v->bdf, index, size,
-			mappable ? "" : " (not mappable)");
+	if (chunk == 0 || chunk % (size_t)sysconf(_SC_PAGESIZE)) {
+		log_err("vfio: %s: BAR%u in chunks of %zu bytes: not whole pages", v->bdf, index,
+			chunk);
 		return NULL;
 	}
-	size_t l = ((size_t)size + (size_t)page - 1) & ~((size_t)page - 1);
+	if (bar_geometry(v, index, &off, &l) < 0)
+		return NULL;
 	/* Reserve the range, then lay the chunks over it. */
 	uint8_t *base =
 		mmap(NULL, l, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
