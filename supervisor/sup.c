@@ -474,15 +474,24 @@ static uint64_t stub_timeout_ms(void)
  * "restarting" each time; as in the dom0 placement, more than
  * dm_restart_max() deaths within DM_RESTART_WINDOW_MS mean the guest's
  * devices are gone, and on_crash applies (through the engine's exit). */
+/* A stub timer fired: forgets it and, unless the domain is finishing,
+ * reads the stub's state node into state. Returns false when finishing. */
+static bool stub_timer_poll(struct sup *s, char *state, size_t size)
+{
+	s->stub_timer = NULL;
+	if (s->finishing)
+		return false;
+	stubdom_poll(store(s), &s->sp, &s->sd, state, size);
+	return true;
+}
+
 static void stub_watch(void *data)
 {
 	struct sup *s = data;
 	char state[64];
 
-	s->stub_timer = NULL;
-	if (s->finishing)
+	if (!stub_timer_poll(s, state, sizeof(state)))
 		return;
-	stubdom_poll(store(s), &s->sp, &s->sd, state, sizeof(state));
 	bool restarting = strcmp(state, "restarting") == 0 || strcmp(state, "failed") == 0;
 	if (restarting && !s->stub_restarting) {
 		log_warn("stub domain %s: airlock-dm died inside it (state %s)", s->sd.name, state);
@@ -503,10 +512,8 @@ static void stub_tick(void *data)
 	struct sup *s = data;
 	char state[64];
 
-	s->stub_timer = NULL;
-	if (s->finishing)
+	if (!stub_timer_poll(s, state, sizeof(state)))
 		return;
-	stubdom_poll(store(s), &s->sp, &s->sd, state, sizeof(state));
 	if (s->sd.running) {
 		log_info("stub domain %s: running", s->sd.name);
 		ready(s, "ok %u", s->p->domid);
