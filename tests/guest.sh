@@ -30,5 +30,17 @@ wait_log() {
 	return 1
 }
 
+# wait_gone NAME: waits (up to 120 s) until `airlock list` no longer shows
+# NAME; the caller checks what it needs afterwards.
+wait_gone() {
+	for _ in $(seq 1 120); do
+		$A list | awk '{print $2}' | grep -qx "$1" || return 0
+		sleep 1
+	done
+}
+
+# fsck_clean IMAGE: e2fsck -fn finds nothing (its last lines shown if it does).
+fsck_clean() { e2fsck -fn "$1" >"$TMP/fsck.log" 2>&1 || { sed 's/^/#   /' "$TMP/fsck.log" | tail -8; false; }; }
+
 # field NAME COLUMN: a column of `airlock list` for that domain.
 field() { $A list | awk -v n="$1" -v f="$2" '$2 == n { print $f }'; }

@@ -128,11 +128,10 @@ gcon p1 60 >/dev/null <<<'umount /mnt'
 
 # --- shutdown: both file systems clean, the data on the host -------------------
 check "airlock shutdown p1" $A shutdown p1
-for _ in $(seq 1 120); do $A list | awk '{print $2}' | grep -qx p1 || break; sleep 1; done
+wait_gone p1
 check "p1 is gone" bash -c "! $A list | awk '{print \$2}' | grep -qx p1"
 check "no airlock-dm is left" bash -c "! kill -0 $DMPID 2>/dev/null && ! pgrep -f 'airlock-dm --device blk,fd=[0-9]*,file=$TMP' >/dev/null"
 check "no socket is left in the run directory" test ! -e "$AIRLOCK_RUN_DIR/$ID"
-fsck_clean() { e2fsck -fn "$1" >"$TMP/fsck.log" 2>&1 || { sed 's/^/#   /' "$TMP/fsck.log" | tail -8; false; }; }
 check "e2fsck -fn: the root file system is clean" fsck_clean "$TMP/root.ext4"
 check "e2fsck -fn: the data file system is clean" fsck_clean "$TMP/data.ext4"
 check_eq "the host reads the guest's 256 MiB with the same checksum" "$w" \

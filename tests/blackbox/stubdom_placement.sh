@@ -127,12 +127,11 @@ gcon s1 60 >/dev/null <<<'umount /mnt'
 
 # --- shutdown: clean file systems, nothing left ------------------------------------
 check "airlock shutdown s1" $A shutdown s1
-for _ in $(seq 1 120); do $A list | awk '{print $2}' | grep -qx s1 || break; sleep 1; done
+wait_gone s1
 check "s1 and s1-dm are gone" bash -c "! $A list | awk '{print \$2}' | grep -qE '^s1(-dm)?\$'"
 check "the stub's QEMU and the relay are gone" bash -c "! kill -0 $STUBQ 2>/dev/null && ! kill -0 $RELAY 2>/dev/null"
 check "the run directory is gone" test ! -e "$AIRLOCK_RUN_DIR/$ID"
 check "the stub domain is released from the store" bash -c "! $A read /local/domain/$SID/name >/dev/null 2>&1"
-fsck_clean() { e2fsck -fn "$1" >"$TMP/fsck.log" 2>&1 || { sed 's/^/#   /' "$TMP/fsck.log" | tail -8; false; }; }
 check "e2fsck -fn: the root file system is clean" fsck_clean "$TMP/root.ext4"
 check "e2fsck -fn: the data file system is clean" fsck_clean "$TMP/data.ext4"
 check_eq "the host reads the guest's 256 MiB with the same checksum" "$w" \
