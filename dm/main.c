@@ -6,6 +6,7 @@
  *   airlock-dm --device SPEC [--device SPEC ...]     (see dm/devspec.h)
  *   airlock-dm --stubdom PORT --device SPEC ...      (in a stub domain)
  *   airlock-dm --print-capabilities
+ *   airlock-dm --seed-random < HEX                   (in a stub domain)
  *
  * The first two forms serve one disk, like QEMU's vhost-user-blk back end,
  * so other front ends and tools can drive it. The --device form is what the
@@ -21,6 +22,10 @@
  * foreground, logs to stderr, exits on SIGTERM/SIGINT. Each device serves
  * one front end at a time and keeps listening after it goes away (QEMU's
  * reconnect=).
+ *
+ * --seed-random reads a seed in hex on stdin and reseeds the kernel's
+ * random number generator with it (dm/rng_seed.h), then exits: the stub
+ * domain's init runs it once when it is restored from a template.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -37,6 +42,7 @@
 #include "dm/devices.h"
 #include "dm/devspec.h"
 #include "dm/endpoint.h"
+#include "dm/rng_seed.h"
 #include "dm/stub_main.h"
 
 #define MAX_DEVICES 16
@@ -48,9 +54,45 @@ static void usage(FILE *f)
 		"       airlock-dm --device SPEC [--device SPEC ...]\n"
 		"       airlock-dm --stubdom PORT --device SPEC [--device SPEC ...]\n"
 		"       airlock-dm --print-capabilities\n"
+		"       airlock-dm --seed-random < HEX\n"
 		"SPEC:  blk,fd=N|socket=PATH|channel=K,file=IMAGE|pci=BDF[,read-only=on]\n"
 		"       net,fd=N|socket=PATH|channel=K,tap-fd=N|stream-fd=N|packet=IFNAME"
 		"[,mac=MAC][,mtu=N][,offload=on]\n");
+}
+
+/* --seed-random: the seed on stdin (at most RNG_SEED_MAX bytes in hex and
+ * a newline) into the kernel's generator. Returns the exit status. */
+static int seed_random(void)
+{
+	char text[2 * RNG_SEED_MAX + 8];
+	uint8_t seed[RNG_SEED_MAX];
+	size_t n = 0;
+	ssize_t k;
+	int r;
+
+	while (n < sizeof(text) && (k = read(STDIN_FILENO, text + n, sizeof(text) - n)) != 0) {
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			log_err("--seed-random: stdin: %s", strerror(errno));
+			return 1;
+		}
+		n += (size_t)k;
+	}
+	r = rng_seed_parse(text, n, seed);
+	explicit_bzero(text, sizeof(text));
+	if (r < 0) {
+		log_err("--seed-random: expected %d to %d bytes in hex on stdin", RNG_SEED_MIN,
+			RNG_SEED_MAX);
+		return 1;
+	}
+	int e = rng_seed_apply(seed, (size_t)r);
+	explicit_bzero(seed, sizeof(seed));
+	if (e) {
+		log_err("--seed-random: %s", strerror(-e));
+		return 1;
+	}
+	return 0;
 }
 
 static void on_signal(struct loop_fd *h, int fd, uint32_t events, void *data)
@@ -72,6 +114,7 @@ int main(int argc, char **argv)
 		{"device", required_argument, NULL, 'd'},
 		{"stubdom", required_argument, NULL, 'S'},
 		{"print-capabilities", no_argument, NULL, 'c'},
+		{"seed-random", no_argument, NULL, 'R'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -127,6 +170,9 @@ int main(int argc, char **argv)
 			}
 			log_set_level(lvl);
 			break;
+		case 'R':
+			rc = seed_random();
+			goto out;
 		case 'c':
 			/* The vhost-user back-end convention describes one
 			 * type; the one-disk form is the conventional one. */

@@ -101,7 +101,7 @@ cleanup() {
 		wait "$STORE_PID" 2>/dev/null
 	fi
 	[ "$NS_MADE" -eq 1 ] && ip netns del "$NS" 2>/dev/null
-	[ -n "$D" ] && rm -rf "$D"
+	[ -n "$D" ] && [ -z "${DEMO_KEEP:-}" ] && rm -rf "$D"
 	return "$rc"
 }
 trap cleanup EXIT

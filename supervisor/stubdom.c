@@ -27,11 +27,13 @@
 #include "supervisor/engine.h"
 #include "supervisor/host.h"
 #include "supervisor/spawn.h"
+#include "supervisor/stubsnap.h"
 #include "toolstack/domstore.h"
 #include "toolstack/paths.h"
 #include "xs/xs_msg.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,7 +212,7 @@ int stubdom_prepare(struct xs_client *xs, const struct stubdom_spec *sp, struct 
 	int r;
 
 	memset(sd, 0, sizeof(*sd));
-	sd->ivshmem_fd = sd->port_fd = sd->console_fd = -1;
+	sd->ivshmem_fd = sd->port_fd = sd->console_fd = sd->wake_fd = -1;
 	for (unsigned int i = 0; i < DMPROC_MAX_DEVS; i++)
 		sd->eng[i].listen_fd = -1;
 	if (sp->ndisks + sp->nnics > STUBDOM_MAX_DEVS) {
@@ -372,45 +374,24 @@ static void image_path(const char *file, char *out, size_t size)
 	snprintf(out, size, "%s/../../out/stubdom/%s", self, file);
 }
 
-static int start_qemu(const struct stubdom_spec *sp, struct stubdom *sd, void (*in_child)(void *),
-		      void *data)
+static void reap(pid_t *pid)
 {
-	struct argv_b a = {0};
-	char kernel[600], ramdisk[600], store_sock[512];
-	int sv[2], r = 0;
-
-	if (sp->kernel)
-		snprintf(kernel, sizeof(kernel), "%s", sp->kernel);
-	else
-		image_path("vmlinux", kernel, sizeof(kernel));
-	if (sp->ramdisk)
-		snprintf(ramdisk, sizeof(ramdisk), "%s", sp->ramdisk);
-	else
-		image_path("initramfs.cpio.gz", ramdisk, sizeof(ramdisk));
-	if (access(kernel, R_OK) || access(ramdisk, R_OK)) {
-		log_err("stub domain image %s / %s: not there (bash images/stubdom/build.sh "
-			"builds it)",
-			kernel, ramdisk);
-		return -ENOENT;
+	if (*pid > 0) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
 	}
-	snprintf(store_sock, sizeof(store_sock), "%s.d/%u", xs_client_default_path(), sd->domid);
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
-		return -errno;
-	engine_argv_head(&a, paths_qemu(), sd->name, NULL);
-	argv_add(&a, "-machine");
-	argv_add(&a, "pc");
-	/* TCG's translation cache dominates a small VM's host memory. */
-	argv_add(&a, "-accel");
-	argv_add(&a, strcmp(sp->accel, "kvm") == 0 ? "kvm" : "tcg,tb-size=32");
-	argv_add(&a, "-cpu");
-	argv_add(&a, "%s", strcmp(sp->accel, "kvm") == 0 ? "host" : "max");
-	argv_add(&a, "-m");
-	argv_add(&a, "%llu", (unsigned long long)sp->memory_mib);
-	argv_add(&a, "-kernel");
-	argv_add(&a, "%s", kernel);
-	argv_add(&a, "-initrd");
-	argv_add(&a, "%s", ramdisk);
-	argv_add(&a, "-append");
+	*pid = 0;
+}
+
+/* How a stub QEMU starts: booting for a guest (COLD), booting to be saved
+ * as a template (TEMPLATE), or loading a template (RESTORE: the guest's
+ * devices are plugged in afterwards, by stubdom_resume). */
+enum qemu_mode { COLD, TEMPLATE, RESTORE };
+
+/* The kernel command line every stub gets; the cold boot adds its guest's
+ * words, a template `airlock.template`. */
+static void base_append(const struct stubdom_spec *sp, char *out, size_t size)
+{
 	/* Under TCG the stub's kernel cannot calibrate the TSC it reads (the
 	 * host's) on a busy host, and its clocksource watchdog then drops it
 	 * for a 4 ms jiffies clock (every clock_gettime a system call, every
@@ -420,65 +401,208 @@ static int start_qemu(const struct stubdom_spec *sp, struct stubdom *sd, void (*
 	unsigned int khz = strcmp(sp->accel, "kvm") == 0 ? 0 : host_tsc_khz();
 	if (khz)
 		snprintf(tsc, sizeof(tsc), " tsc=reliable tsc_early_khz=%u", khz);
-	argv_add(&a,
-		 "console=ttyS0 quiet%s vfio.enable_unsafe_noiommu_mode=1 airlock.target=%u "
-		 "airlock.uuid=%s airlock.shell%s%s",
-		 tsc, sp->guest_domid, sp->guest_uuid, sp->cmdline ? " " : "",
-		 sp->cmdline ? sp->cmdline : "");
-	argv_add(&a, "-chardev");
-	argv_add(&a, "socket,id=serial0,fd=%d", sv[1]);
-	argv_add(&a, "-serial");
-	argv_add(&a, "chardev:serial0");
-	argv_add(&a, "-chardev");
-	argv_add(&a, "socket,id=ivs,path=ivshmem.sock");
-	argv_add(&a, "-device");
-	argv_add(&a, "ivshmem-doorbell,chardev=ivs,vectors=%u", 1 + 8 * (sp->ndisks + sp->nnics));
-	argv_add(&a, "-device");
-	argv_add(&a, "virtio-serial-pci");
-	argv_add(&a, "-chardev");
-	argv_add(&a, "socket,id=sp,path=stubproto.sock,reconnect=1");
-	argv_add(&a, "-device");
-	argv_add(&a, "virtserialport,chardev=sp,name=org.airlock.stubproto");
-	argv_add(&a, "-chardev");
-	argv_add(&a, "socket,id=st,path=%s", store_sock);
-	argv_add(&a, "-device");
-	argv_add(&a, "virtserialport,chardev=st,name=org.airlock.store");
-	for (unsigned int i = 0; i < sp->ndisks; i++) {
-		if (strchr(sp->files[i], ',')) {
-			r = -EINVAL;
-			break;
-		}
-		argv_add(&a, "-drive");
-		argv_add(&a, "file=%s,format=raw,if=none,id=d%u,cache.direct=on,aio=io_uring%s",
+	snprintf(out, size, "console=ttyS0 quiet%s vfio.enable_unsafe_noiommu_mode=1%s%s", tsc,
+		 sp->cmdline ? " " : "", sp->cmdline ? sp->cmdline : "");
+}
+
+/* The words that make a stub domain its guest's: on the cold boot's
+ * command line, in the wake line of a restored one. */
+static void guest_words(const struct stubdom_spec *sp, char *out, size_t size)
+{
+	snprintf(out, size, "airlock.target=%u airlock.uuid=%s airlock.shell", sp->guest_domid,
+		 sp->guest_uuid);
+}
+
+static void image_files(const struct stubdom_spec *sp, char *kernel, char *ramdisk, size_t size)
+{
+	if (sp->kernel)
+		snprintf(kernel, size, "%s", sp->kernel);
+	else
+		image_path("vmlinux", kernel, size);
+	if (sp->ramdisk)
+		snprintf(ramdisk, size, "%s", sp->ramdisk);
+	else
+		image_path("initramfs.cpio.gz", ramdisk, size);
+}
+
+/* The device_add arguments of a restored stub's devices (JSON objects), n
+ * of them; the cold boot has the same devices on its command line. No
+ * option ROM for the NICs: QEMU would look for its file in the chroot, and
+ * nothing in the stub boots from a NIC. */
+#define IVSHMEM_SLOT 0x08
+#define NIC_SLOT     0x18
+static unsigned int restore_devices(const struct stubdom_spec *sp, const struct stubdom *sd,
+				    char devs[][160])
+{
+	unsigned int n = 0;
+
+	snprintf(devs[n++], 160,
+		 "{\"driver\":\"ivshmem-doorbell\",\"chardev\":\"ivs\",\"vectors\":%u,"
+		 "\"addr\":\"0x%x\"}",
+		 1 + 8 * (sp->ndisks + sp->nnics), IVSHMEM_SLOT);
+	for (unsigned int i = 0; i < sp->ndisks; i++)
+		snprintf(devs[n++], 160,
+			 "{\"driver\":\"virtio-blk-pci\",\"drive\":\"d%u\",\"addr\":\"0x%x\","
+			 "\"disable-legacy\":\"on\",\"num-queues\":1}",
+			 i, STUB_DISK_SLOT + i);
+	for (unsigned int i = 0; i < sp->nnics; i++)
+		snprintf(devs[n++], 160,
+			 "{\"driver\":\"virtio-net-pci\",\"netdev\":\"sn%u\",\"addr\":\"0x%x\","
+			 "\"mac\":\"02:00:00:00:%02x:%02x\",\"romfile\":\"\"}",
+			 i, NIC_SLOT + i, sd->domid & 0xff, i);
+	return n;
+}
+
+/* Builds the stub QEMU's arguments for `mode`. qmp_fd (TEMPLATE, RESTORE)
+ * is QEMU's end of the QMP socketpair, console_fd its serial line. */
+static int qemu_argv(const struct stubdom_spec *sp, const struct stubdom *sd, enum qemu_mode mode,
+		     int console_fd, int qmp_fd, struct argv_b *a)
+{
+	char kernel[600], ramdisk[600], append[1024], words[160], store_sock[512];
+
+	image_files(sp, kernel, ramdisk, sizeof(kernel));
+	if (access(kernel, R_OK) || access(ramdisk, R_OK)) {
+		log_err("stub domain image %s / %s: not there (bash images/stubdom/build.sh "
+			"builds it)",
+			kernel, ramdisk);
+		return -ENOENT;
+	}
+	base_append(sp, append, sizeof(append));
+	if (mode == COLD)
+		guest_words(sp, words, sizeof(words));
+	else
+		snprintf(words, sizeof(words), "airlock.template");
+	engine_argv_head(a, paths_qemu(), sd->name, NULL);
+	argv_add(a, "-machine");
+	argv_add(a, "pc");
+	/* TCG's translation cache dominates a small VM's host memory. */
+	argv_add(a, "-accel");
+	argv_add(a, strcmp(sp->accel, "kvm") == 0 ? "kvm" : "tcg,tb-size=32");
+	argv_add(a, "-cpu");
+	argv_add(a, "%s", strcmp(sp->accel, "kvm") == 0 ? "host" : "max");
+	argv_add(a, "-m");
+	argv_add(a, "%llu", (unsigned long long)sp->memory_mib);
+	argv_add(a, "-kernel");
+	argv_add(a, "%s", kernel);
+	argv_add(a, "-initrd");
+	argv_add(a, "%s", ramdisk);
+	argv_add(a, "-append");
+	argv_add(a, "%s %s", append, words);
+	argv_add(a, "-chardev");
+	argv_add(a, "socket,id=serial0,fd=%d", console_fd);
+	argv_add(a, "-serial");
+	argv_add(a, "chardev:serial0");
+	if (mode != COLD) {
+		argv_add(a, "-chardev");
+		argv_add(a, "socket,id=qmp,fd=%d", qmp_fd);
+		argv_add(a, "-mon");
+		argv_add(a, "chardev=qmp,mode=control");
+	}
+	if (mode != TEMPLATE) {
+		argv_add(a, "-chardev");
+		argv_add(a, "socket,id=ivs,path=ivshmem.sock");
+	}
+	if (mode == COLD) {
+		argv_add(a, "-device");
+		argv_add(a, "ivshmem-doorbell,chardev=ivs,vectors=%u",
+			 1 + 8 * (sp->ndisks + sp->nnics));
+	}
+	argv_add(a, "-device");
+	argv_add(a, "virtio-serial-pci");
+	/* A template's ports lead nowhere; the same ports of the stubs
+	 * restored from it lead to the relay and the store. */
+	snprintf(store_sock, sizeof(store_sock), "%s.d/%u", xs_client_default_path(), sd->domid);
+	argv_add(a, "-chardev");
+	if (mode == TEMPLATE)
+		argv_add(a, "null,id=sp");
+	else
+		argv_add(a, "socket,id=sp,path=stubproto.sock,reconnect=1");
+	argv_add(a, "-device");
+	argv_add(a, "virtserialport,chardev=sp,name=org.airlock.stubproto");
+	argv_add(a, "-chardev");
+	if (mode == TEMPLATE)
+		argv_add(a, "null,id=st");
+	else
+		argv_add(a, "socket,id=st,path=%s", store_sock);
+	argv_add(a, "-device");
+	argv_add(a, "virtserialport,chardev=st,name=org.airlock.store");
+	for (unsigned int i = 0; i < sp->ndisks && mode != TEMPLATE; i++) {
+		if (strchr(sp->files[i], ','))
+			return -EINVAL;
+		argv_add(a, "-drive");
+		/* auto-read-only=off: opened for writing now, before the chroot;
+		 * a disk plugged in after a restore would otherwise make QEMU
+		 * reopen the image by its path, which the chroot hides. */
+		argv_add(a,
+			 "file=%s,format=raw,if=none,id=d%u,cache.direct=on,aio=io_uring,"
+			 "auto-read-only=off%s",
 			 sp->files[i], i, sp->read_only[i] ? ",readonly=on" : "");
-		argv_add(&a, "-device");
-		argv_add(&a, "virtio-blk-pci,drive=d%u,addr=0x%x,disable-legacy=on,num-queues=1", i,
-			 STUB_DISK_SLOT + i);
+		if (mode == COLD) {
+			argv_add(a, "-device");
+			argv_add(
+				a,
+				"virtio-blk-pci,drive=d%u,addr=0x%x,disable-legacy=on,num-queues=1",
+				i, STUB_DISK_SLOT + i);
+		}
 	}
 	/* The stub's own NICs: taps on the guest's bridges, or streams to
 	 * passt. Their MAC never shows: airlock-dm moves the guest's frames,
 	 * with the guest's MAC. */
-	for (unsigned int i = 0; i < sp->nnics; i++) {
-		argv_add(&a, "-netdev");
+	for (unsigned int i = 0; i < sp->nnics && mode != TEMPLATE; i++) {
+		argv_add(a, "-netdev");
 		if (sp->nic_tap[i] >= 0)
-			argv_add(&a, "tap,id=sn%u,fd=%d", i, sp->nic_tap[i]);
+			argv_add(a, "tap,id=sn%u,fd=%d", i, sp->nic_tap[i]);
 		else
-			argv_add(&a, "stream,id=sn%u,addr.type=fd,addr.str=%d", i,
+			argv_add(a, "stream,id=sn%u,addr.type=fd,addr.str=%d", i,
 				 sp->nic_stream[i]);
-		argv_add(&a, "-device");
-		argv_add(&a, "virtio-net-pci,netdev=sn%u,mac=02:00:00:00:%02x:%02x", i,
-			 sd->domid & 0xff, i);
+		if (mode == COLD) {
+			argv_add(a, "-device");
+			argv_add(a, "virtio-net-pci,netdev=sn%u,mac=02:00:00:00:%02x:%02x", i,
+				 sd->domid & 0xff, i);
+		}
 	}
-	engine_argv_confine(&a, sp->deny_elevate, sd->dir, paths_uid_base() + sd->domid,
+	if (mode == RESTORE) {
+		argv_add(a, "-incoming");
+		argv_add(a, "defer");
+	}
+	engine_argv_confine(a, sp->deny_elevate, sd->dir, paths_uid_base() + sd->domid,
 			    paths_uid_base() + sd->domid);
-	if (!r && a.oom)
-		r = -ENOMEM;
-	if (!r) {
-		argv_log("stub domain", a.v);
-		int keep[1 + DMPROC_MAX_DEVS];
+	return a->oom ? -ENOMEM : 0;
+}
+
+/* Spawns a stub QEMU in `mode` with its serial line (and for TEMPLATE and
+ * RESTORE its QMP, and extra_fd: the template file) on new socketpairs:
+ * the supervisor's ends in *console_out and *qmp_out. Returns the pid or
+ * -errno. */
+static pid_t spawn_qemu(const struct stubdom_spec *sp, const struct stubdom *sd,
+			enum qemu_mode mode, int extra_fd, void (*in_child)(void *), void *data,
+			int *console_out, struct qmp **qmp_out)
+{
+	struct argv_b a = {0};
+	int sv[2], q[2] = {-1, -1};
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	if (mode != COLD && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, q)) {
+		pid = -errno;
+		close(sv[0]);
+		close(sv[1]);
+		return pid;
+	}
+	int r = qemu_argv(sp, sd, mode, sv[1], q[1], &a);
+	if (r) {
+		pid = r;
+	} else {
+		argv_log(mode == TEMPLATE ? "stub template" : "stub domain", a.v);
+		int keep[4 + DMPROC_MAX_DEVS];
 		unsigned int nkeep = 0;
 		keep[nkeep++] = sv[1];
-		for (unsigned int i = 0; i < sp->nnics; i++)
+		if (q[1] >= 0)
+			keep[nkeep++] = q[1];
+		if (extra_fd >= 0)
+			keep[nkeep++] = extra_fd;
+		for (unsigned int i = 0; i < sp->nnics && mode != TEMPLATE; i++)
 			keep[nkeep++] = sp->nic_tap[i] >= 0 ? sp->nic_tap[i] : sp->nic_stream[i];
 		struct spawn_opts o = {.keep = keep,
 				       .nkeep = nkeep,
@@ -486,20 +610,222 @@ static int start_qemu(const struct stubdom_spec *sp, struct stubdom *sd, void (*
 				       .cwd = sd->dir,
 				       .in_child = in_child,
 				       .data = data};
-		sd->qemu = spawn_proc(a.v, &o);
-		if (sd->qemu < 0) {
-			r = (int)sd->qemu;
-			sd->qemu = 0;
-		}
+		pid = spawn_proc(a.v, &o);
 	}
 	argv_free(a.v);
 	close(sv[1]);
-	if (r) {
+	if (q[1] >= 0)
+		close(q[1]);
+	if (pid < 0) {
 		close(sv[0]);
+		if (q[0] >= 0)
+			close(q[0]);
+		return pid;
+	}
+	*console_out = sv[0];
+	*qmp_out = NULL;
+	if (q[0] >= 0) {
+		r = qmp_open_fd(q[0], 10000, qmp_out);
+		if (r) {
+			log_err("stub QEMU's QMP: %s", err_str(r));
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			close(sv[0]);
+			return r;
+		}
+	}
+	return pid;
+}
+
+static int start_cold(const struct stubdom_spec *sp, struct stubdom *sd, void (*in_child)(void *),
+		      void *data)
+{
+	struct qmp *none;
+	pid_t pid = spawn_qemu(sp, sd, COLD, -1, in_child, data, &sd->console_fd, &none);
+
+	if (pid < 0)
+		return (int)pid;
+	sd->qemu = pid;
+	return 0;
+}
+
+/* Boots a template for key text `text` and publishes it at path. Runs
+ * under the key's lock. */
+static int build_template(const struct stubdom_spec *sp, const struct stubdom *sd, const char *path,
+			  const char *text, void (*in_child)(void *), void *data)
+{
+	char tmp[620];
+	struct qmp *qmp = NULL;
+	int con = -1, r;
+	uint64_t t0 = now_ms();
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int out = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0)
+		return -errno;
+	log_info("stub template: booting one for %s (once for its key)", path);
+	pid_t pid = spawn_qemu(sp, sd, TEMPLATE, -1, in_child, data, &con, &qmp);
+	if (pid < 0) {
+		r = (int)pid;
+	} else {
+		r = stubsnap_save(qmp, con, out, 60000);
+		qmp_close(qmp);
+		close(con);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	if (!r)
+		r = stubsnap_publish(out, tmp, path, text);
+	close(out);
+	if (r) {
+		unlink(tmp);
+		log_err("stub template: %s", err_str(r));
+	} else {
+		struct stat st;
+		log_info("stub template: saved in %llu ms (%lld KiB)",
+			 (unsigned long long)(now_ms() - t0),
+			 stat(path, &st) == 0 ? (long long)st.st_size / 1024 : -1ll);
+	}
+	return r;
+}
+
+/* The template for this stub, built if missing: its fd, or -errno (then
+ * the stub boots). */
+static int template_fd(const struct stubdom_spec *sp, struct stubdom *sd, void (*in_child)(void *),
+		       void *data)
+{
+	char kernel[600], ramdisk[600], append[1024], text[4096];
+	int fd, lock, r;
+
+	image_files(sp, kernel, ramdisk, sizeof(kernel));
+	base_append(sp, append, sizeof(append));
+	strncat(append, " airlock.template", sizeof(append) - strlen(append) - 1);
+	struct stubsnap_key k = {.qemu = paths_qemu(),
+				 .kernel = kernel,
+				 .ramdisk = ramdisk,
+				 .append = append,
+				 .accel = sp->accel,
+				 .memory_mib = sp->memory_mib};
+	char qemu[600];
+	/* paths_qemu() may be a bare name, found on PATH. */
+	if (!strchr(k.qemu, '/')) {
+		const char *dirs = getenv("PATH");
+		qemu[0] = '\0';
+		for (const char *d = dirs ? dirs : "/usr/bin"; *d;) {
+			size_t l = strcspn(d, ":");
+			snprintf(qemu, sizeof(qemu), "%.*s/%s", (int)l, d, k.qemu);
+			if (access(qemu, X_OK) == 0)
+				break;
+			qemu[0] = '\0';
+			d += l + (d[l] == ':');
+		}
+		k.qemu = qemu;
+	}
+	r = stubsnap_locate(&k, sd->tmpl_path, sizeof(sd->tmpl_path), text, sizeof(text));
+	if (r)
+		return r;
+	fd = stubsnap_open(sd->tmpl_path, text);
+	if (fd >= 0)
+		return fd;
+	lock = stubsnap_lock(sd->tmpl_path);
+	if (lock < 0)
+		return lock;
+	fd = stubsnap_open(sd->tmpl_path, text); /* another create built it meanwhile */
+	if (fd < 0) {
+		r = build_template(sp, sd, sd->tmpl_path, text, in_child, data);
+		fd = r ? r : stubsnap_open(sd->tmpl_path, text);
+	}
+	close(lock);
+	return fd;
+}
+
+/* Starts a stub QEMU that loads the template (fd): loading runs while
+ * the supervisor goes on (stubdom_resume finishes it). */
+static int start_restore(const struct stubdom_spec *sp, struct stubdom *sd, int fd,
+			 void (*in_child)(void *), void *data)
+{
+	int con;
+	pid_t pid = spawn_qemu(sp, sd, RESTORE, fd, in_child, data, &con, &sd->qmp);
+
+	if (pid < 0)
+		return (int)pid;
+	sd->qemu = pid;
+	sd->console_fd = con;
+	int r = stubsnap_load_begin(sd->qmp, fd);
+	if (!r) {
+		sd->wake_fd = fcntl(con, F_DUPFD_CLOEXEC, 3);
+		if (sd->wake_fd < 0)
+			r = -errno;
+	}
+	if (r) {
+		qmp_close(sd->qmp);
+		sd->qmp = NULL;
+		reap(&sd->qemu);
+		close(sd->console_fd);
+		sd->console_fd = -1;
 		return r;
 	}
-	sd->console_fd = sv[0];
+	sd->restoring = true;
+	sd->restore_t0 = now_ms();
 	return 0;
+}
+
+static int start_qemu(const struct stubdom_spec *sp, struct stubdom *sd, void (*in_child)(void *),
+		      void *data)
+{
+	if (stubsnap_enabled()) {
+		int fd = template_fd(sp, sd, in_child, data);
+		if (fd >= 0) {
+			int r = start_restore(sp, sd, fd, in_child, data);
+			close(fd);
+			if (!r)
+				return 0;
+			log_warn("stub domain %s: cannot load template %s (%s): booting it",
+				 sd->name, sd->tmpl_path, err_str(r));
+			unlink(sd->tmpl_path);
+		} else {
+			log_warn("stub domain %s: no template (%s): booting it", sd->name,
+				 err_str(fd));
+		}
+	}
+	return start_cold(sp, sd, in_child, data);
+}
+
+int stubdom_resume(const struct stubdom_spec *sp, struct stubdom *sd, void (*in_child)(void *),
+		   void *data)
+{
+	char devs[1 + 2 * DMPROC_MAX_DEVS][160], words[160];
+	const char *dv[1 + 2 * DMPROC_MAX_DEVS];
+	unsigned int n = restore_devices(sp, sd, devs);
+	int r;
+
+	if (!sd->restoring)
+		return 0;
+	sd->restoring = false;
+	for (unsigned int i = 0; i < n; i++)
+		dv[i] = devs[i];
+	r = stubsnap_load_finish(sd->qmp, dv, n, 30000);
+	guest_words(sp, words, sizeof(words));
+	if (!r)
+		r = stubsnap_wake(sd->wake_fd, words);
+	qmp_close(sd->qmp);
+	sd->qmp = NULL;
+	close(sd->wake_fd);
+	sd->wake_fd = -1;
+	if (!r) {
+		log_info("stub domain %s: restored from %s in %llu ms", sd->name, sd->tmpl_path,
+			 (unsigned long long)(now_ms() - sd->restore_t0));
+		return 0;
+	}
+	log_warn("stub domain %s: restoring %s failed (%s): deleting it, booting the stub "
+		 "domain",
+		 sd->name, sd->tmpl_path, err_str(r));
+	unlink(sd->tmpl_path);
+	reap(&sd->qemu);
+	close(sd->console_fd);
+	sd->console_fd = -1;
+	r = start_cold(sp, sd, in_child, data);
+	return r ? r : 1;
 }
 
 int stubdom_start(const struct stubdom_spec *sp, struct stubdom *sd, void (*in_child)(void *),
@@ -536,15 +862,6 @@ void stubdom_poll(struct xs_client *xs, const struct stubdom_spec *sp, struct st
 		sd->running = true;
 }
 
-static void reap(pid_t *pid)
-{
-	if (*pid > 0) {
-		kill(*pid, SIGKILL);
-		waitpid(*pid, NULL, 0);
-	}
-	*pid = 0;
-}
-
 void stubdom_stop(struct xs_client *xs, struct stubdom *sd)
 {
 	char path[512];
@@ -554,6 +871,12 @@ void stubdom_stop(struct xs_client *xs, struct stubdom *sd)
 	if (sd->console_fd >= 0)
 		close(sd->console_fd);
 	sd->console_fd = -1;
+	if (sd->wake_fd >= 0)
+		close(sd->wake_fd);
+	sd->wake_fd = -1;
+	qmp_close(sd->qmp);
+	sd->qmp = NULL;
+	sd->restoring = false;
 	if (sd->neng) {
 		snprintf(path, sizeof(path), "%s", sd->dir);
 		char *slash = strrchr(path, '/');

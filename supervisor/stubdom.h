@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "qmp/qmp.h"
 #include "supervisor/dmproc.h"
 #include "xs/xs_client.h"
 
@@ -70,6 +71,14 @@ struct stubdom {
 	int console_fd; /* the supervisor's end of the stub's serial line */
 	pid_t relay, qemu;
 	bool running; /* the stub said so */
+	/* A stub restored from a template (supervisor/stubsnap.h): loading
+	 * until stubdom_resume; its QMP until then, a second fd of its
+	 * serial line for the wake line, the template's path. */
+	bool restoring;
+	struct qmp *qmp;
+	int wake_fd;
+	uint64_t restore_t0;
+	char tmpl_path[600];
 };
 
 /* The uid (and gid) the guest's relay runs as: AIRLOCK_UID_BASE + 0x8000 +
@@ -96,12 +105,23 @@ uint64_t stubdom_ram_bytes(uint64_t guest_ram, unsigned int ndisks, unsigned int
 int stubdom_prepare(struct xs_client *xs, const struct stubdom_spec *sp, struct stubdom *sd);
 
 /* Starts the relay and the stub's QEMU (in_child(data) runs first in
- * each child: the cgroup). Returns 0 or -errno (logged). */
+ * each child: the cgroup). The QEMU loads a template when templates are
+ * on (building the template first if there is none for its key), else it
+ * boots; a loading one is left running for stubdom_resume, so the caller
+ * can start the guest meanwhile. Returns 0 or -errno (logged). */
 int stubdom_start(const struct stubdom_spec *sp, struct stubdom *sd, void (*in_child)(void *),
 		  void *data);
 
 /* Reads the stub's state node; sets sd->running when it says "running".
  * Returns the state ("" when none yet) in buf. */
+/* Finishes a stub that loads a template (nothing otherwise): waits for
+ * the load, plugs in the guest's devices, runs it and writes its wake line.
+ * If that fails, deletes the template and boots the stub instead. Returns
+ * 0, 1 when the stub was booted instead (a new QEMU: sd->qemu and a new
+ * serial line sd->console_fd for the caller to take), or -errno. */
+int stubdom_resume(const struct stubdom_spec *sp, struct stubdom *sd, void (*in_child)(void *),
+		   void *data);
+
 void stubdom_poll(struct xs_client *xs, const struct stubdom_spec *sp, struct stubdom *sd,
 		  char *buf, size_t size);
 

@@ -549,6 +549,33 @@ static void stub_tick(void *data)
 	s->stub_timer = loop_add_timer(s->loop, STUBDOM_POLL_MS, stub_tick, s);
 }
 
+/* The stub QEMU's pid and start time in the stub domain's record. */
+static void stub_record_qemu(struct sup *s)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%d", (int)s->sd.qemu);
+	domstore_set(s->xs, s->sd.domid, "airlock/engine-pid", v);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)domstore_proc_start(s->sd.qemu));
+	domstore_set(s->xs, s->sd.domid, "airlock/engine-start", v);
+}
+
+/* A stub QEMU that loads a template was left loading while the engine
+ * started: plug its devices in and wake it (stubdom_resume). If it had to
+ * boot instead, its new QEMU and serial line replace the old. */
+static int resume_stub(struct sup *s)
+{
+	int r = stubdom_resume(&s->sp, &s->sd, engine_child_setup, s);
+
+	if (r == 1) {
+		console_set_guest(s->stub_con, s->sd.console_fd);
+		s->sd.console_fd = -1;
+		stub_record_qemu(s);
+		r = 0;
+	}
+	return r;
+}
+
 static int start_stub(struct sup *s)
 {
 	const struct dom_config *c = s->cfg;
@@ -613,11 +640,8 @@ static int start_stub(struct sup *s)
 	s->sd.console_fd = -1;
 	if (r)
 		return r;
+	stub_record_qemu(s);
 	char pid[32];
-	snprintf(pid, sizeof(pid), "%d", (int)s->sd.qemu);
-	domstore_set(s->xs, s->sd.domid, "airlock/engine-pid", pid);
-	snprintf(pid, sizeof(pid), "%llu", (unsigned long long)domstore_proc_start(s->sd.qemu));
-	domstore_set(s->xs, s->sd.domid, "airlock/engine-start", pid);
 	snprintf(pid, sizeof(pid), "%d", (int)s->sd.relay);
 	domstore_set(s->xs, s->sd.domid, "airlock/dm-pid", pid);
 	snprintf(pid, sizeof(pid), "%llu", (unsigned long long)domstore_proc_start(s->sd.relay));
@@ -1213,6 +1237,8 @@ int sup_run(const struct dom_config *cfg, const struct sup_params *p)
 		r = start_stub(&s);
 	if (!r)
 		r = start_engine(&s);
+	if (!r && s.use_stub)
+		r = resume_stub(&s);
 	if (r) {
 		ready(&s, "err %s", err_str(r));
 		teardown(&s);

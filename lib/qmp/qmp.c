@@ -32,7 +32,8 @@
 
 struct qmp {
 	int fd;
-	int err; /* sticky -errno once broken, else 0 */
+	int err;     /* sticky -errno once broken, else 0 */
+	int pass_fd; /* sent with the next request's first byte (-1: none) */
 	struct qmp_parser parser;
 	struct qmp_version version;
 	bool greeted;
@@ -257,8 +258,31 @@ static uint64_t deadline_of(int timeout_ms)
 static int send_all(struct qmp *q, const char *p, size_t len, uint64_t deadline)
 {
 	while (len) {
-		ssize_t n = send(q->fd, p, len, MSG_NOSIGNAL);
+		ssize_t n;
 		int r;
+
+		if (q->pass_fd >= 0) {
+			/* The fd rides on the first byte (QEMU's getfd). */
+			union {
+				struct cmsghdr h;
+				char b[CMSG_SPACE(sizeof(int))];
+			} c;
+			struct iovec iov = {.iov_base = (void *)p, .iov_len = 1};
+			struct msghdr m = {.msg_iov = &iov,
+					   .msg_iovlen = 1,
+					   .msg_control = c.b,
+					   .msg_controllen = sizeof(c.b)};
+			memset(&c, 0, sizeof(c));
+			c.h.cmsg_level = SOL_SOCKET;
+			c.h.cmsg_type = SCM_RIGHTS;
+			c.h.cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(&c.h), &q->pass_fd, sizeof(int));
+			n = sendmsg(q->fd, &m, MSG_NOSIGNAL);
+			if (n > 0)
+				q->pass_fd = -1;
+		} else {
+			n = send(q->fd, p, len, MSG_NOSIGNAL);
+		}
 
 		if (n >= 0) {
 			p += n;
@@ -350,6 +374,25 @@ int qmp_execute(struct qmp *q, const char *cmd, struct json_object *args, struct
 	return execute(q, cmd, args, ret, deadline_of(timeout_ms));
 }
 
+int qmp_pass_fd(struct qmp *q, const char *name, int fd, int timeout_ms)
+{
+	struct json_object *args;
+	int r;
+
+	if (fd < 0 || !name || !name[0])
+		return -EINVAL;
+	args = json_object_new_object();
+	if (!args || json_object_object_add(args, "fdname", json_object_new_string(name))) {
+		json_object_put(args);
+		return -ENOMEM;
+	}
+	q->pass_fd = fd;
+	r = execute(q, "getfd", args, NULL, deadline_of(timeout_ms));
+	q->pass_fd = -1;
+	json_object_put(args);
+	return r;
+}
+
 int qmp_execute_json(struct qmp *q, const char *cmd, const char *args_json, char **ret_json,
 		     int timeout_ms)
 {
@@ -407,6 +450,7 @@ int qmp_open_fd(int fd, int timeout_ms, struct qmp **out)
 		return -ENOMEM;
 	}
 	q->fd = fd;
+	q->pass_fd = -1;
 	q->ev = calloc(QMP_EVENT_QUEUE_MAX, sizeof(*q->ev));
 	r = q->ev ? qmp_parser_init(&q->parser) : -ENOMEM;
 	if (r == 0)

@@ -83,6 +83,11 @@ int qmp_execute(struct qmp *q, const char *cmd, struct json_object *args, struct
 int qmp_execute_json(struct qmp *q, const char *cmd, const char *args_json, char **ret_json,
 		     int timeout_ms);
 
+/* Hands `fd` (not consumed) to QEMU under `name` (the getfd command; the
+ * fd travels with the request as SCM_RIGHTS), for commands that take an
+ * fd by name, such as migrate's "fd:NAME". Returns as qmp_execute. */
+int qmp_pass_fd(struct qmp *q, const char *name, int fd, int timeout_ms);
+
 /* The class ("GenericError", "CommandNotFound", ...) and description of
  * the last error reply; "" before the first. */
 const char *qmp_error_class(const struct qmp *q);
