@@ -668,7 +668,10 @@ static int build_template(const struct stubdom_spec *sp, const struct stubdom *s
 	if (pid < 0) {
 		r = (int)pid;
 	} else {
-		r = stubsnap_save(qmp, con, out, 60000);
+		/* A template boots like a stub domain: as long as one may take. */
+		r = stubsnap_save(qmp, con, out,
+				  sp->timeout_ms && sp->timeout_ms < 60000 ? (int)sp->timeout_ms
+									   : 60000);
 		qmp_close(qmp);
 		close(con);
 		kill(pid, SIGKILL);
@@ -679,7 +682,10 @@ static int build_template(const struct stubdom_spec *sp, const struct stubdom *s
 	close(out);
 	if (r) {
 		unlink(tmp);
-		log_err("stub template: %s", err_str(r));
+		stubsnap_mark_failed(path, text);
+		log_err("stub template: %s; stub domains of this key boot from now on "
+			"(delete %s.failed to try again)",
+			err_str(r), path);
 	} else {
 		struct stat st;
 		log_info("stub template: saved in %llu ms (%lld KiB)",
@@ -725,13 +731,13 @@ static int template_fd(const struct stubdom_spec *sp, struct stubdom *sd, void (
 	if (r)
 		return r;
 	fd = stubsnap_open(sd->tmpl_path, text);
-	if (fd >= 0)
+	if (fd >= 0 || fd == -ENOEXEC)
 		return fd;
 	lock = stubsnap_lock(sd->tmpl_path);
 	if (lock < 0)
 		return lock;
 	fd = stubsnap_open(sd->tmpl_path, text); /* another create built it meanwhile */
-	if (fd < 0) {
+	if (fd < 0 && fd != -ENOEXEC) {
 		r = build_template(sp, sd, sd->tmpl_path, text, in_child, data);
 		fd = r ? r : stubsnap_open(sd->tmpl_path, text);
 	}

@@ -42,6 +42,7 @@ struct stubdom_spec {
 	const char *kernel, *ramdisk, *cmdline; /* NULL: the built image's, no extra */
 	uint64_t guest_ram;			/* bytes of guest RAM in the memfd */
 	int ram_fd;
+	uint64_t timeout_ms; /* for the stub to run (and a template to boot) */
 	/* The guest's disks served from the stub (CD-ROMs stay on the
 	 * engine): image and read-only flag. */
 	const char *files[DMPROC_MAX_DEVS];

@@ -4,6 +4,7 @@
 #include "common/util.h"
 #include "toolstack/paths.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -18,6 +19,7 @@
 #define WAITING_LINE   "template: waiting to be saved"
 #define QMP_TIMEOUT_MS 10000
 #define SEED_BYTES     32
+#define STUBSNAP_KEEP  8
 
 bool stubsnap_enabled(void)
 {
@@ -77,13 +79,15 @@ int stubsnap_locate(const struct stubsnap_key *k, char *path, size_t path_size, 
 	return 0;
 }
 
-int stubsnap_open(const char *path, const char *text)
+/* 0 if the file at path.suffix holds exactly `text`, else -errno
+ * (-ENOENT for other text). */
+static int holds(const char *path, const char *suffix, const char *text)
 {
-	char kpath[600], have[2048];
+	char kpath[600], have[4096];
 	ssize_t n;
 	int fd;
 
-	snprintf(kpath, sizeof(kpath), "%s.key", path);
+	snprintf(kpath, sizeof(kpath), "%s%s", path, suffix);
 	fd = open(kpath, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -92,10 +96,33 @@ int stubsnap_open(const char *path, const char *text)
 	if (n < 0)
 		return (int)n;
 	have[n] = '\0';
-	if (strcmp(have, text) != 0)
-		return -ENOENT;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+	return strcmp(have, text) == 0 ? 0 : -ENOENT;
+}
+
+int stubsnap_open(const char *path, const char *text)
+{
+	int r;
+
+	if (holds(path, ".failed", text) == 0)
+		return -ENOEXEC;
+	r = holds(path, ".key", text);
+	if (r)
+		return r;
+	r = open(path, O_RDONLY | O_CLOEXEC);
+	return r < 0 ? -errno : r;
+}
+
+void stubsnap_mark_failed(const char *path, const char *text)
+{
+	char fpath[600];
+	int fd;
+
+	snprintf(fpath, sizeof(fpath), "%s.failed", path);
+	fd = open(fpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		(void)write_all(fd, text, strlen(text));
+		close(fd);
+	}
 }
 
 int stubsnap_lock(const char *path)
@@ -227,6 +254,61 @@ int stubsnap_save(struct qmp *qmp, int console_fd, int out_fd, int timeout_ms)
 	return r;
 }
 
+/* Deletes all but the STUBSNAP_KEEP newest templates in path's directory
+ * (each ~20 MiB; a rebuilt image or QEMU leaves its old keys unused). */
+static void prune(const char *path)
+{
+	char dir[600], victim[900];
+	const char *slash = strrchr(path, '/');
+	struct {
+		char name[256];
+		struct timespec mtime;
+	} t[STUBSNAP_KEEP + 1];
+	unsigned int n = 0;
+	struct dirent *e;
+	DIR *d;
+
+	if (!slash)
+		return;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		struct stat st;
+		if (strncmp(e->d_name, "template-", 9) || l < 6 ||
+		    strcmp(e->d_name + l - 6, ".state") ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		/* Keep the newest STUBSNAP_KEEP in t (sorted, newest first); the
+		 * one pushed out goes. */
+		unsigned int i = n < STUBSNAP_KEEP + 1 ? n++ : STUBSNAP_KEEP;
+		snprintf(t[i].name, sizeof(t[i].name), "%s", e->d_name);
+		t[i].mtime = st.st_mtim;
+		for (; i > 0 && (t[i].mtime.tv_sec > t[i - 1].mtime.tv_sec ||
+				 (t[i].mtime.tv_sec == t[i - 1].mtime.tv_sec &&
+				  t[i].mtime.tv_nsec > t[i - 1].mtime.tv_nsec));
+		     i--) {
+			__typeof__(t[0]) x = t[i];
+			t[i] = t[i - 1];
+			t[i - 1] = x;
+		}
+		if (n == STUBSNAP_KEEP + 1) {
+			static const char *const sfx[] = {"", ".key", ".failed", ".lock"};
+			for (unsigned int k = 0; k < ARRAY_SIZE(sfx); k++) {
+				snprintf(victim, sizeof(victim), "%s/%s%s", dir,
+					 t[STUBSNAP_KEEP].name, sfx[k]);
+				unlink(victim);
+			}
+			log_info("stub template: deleted %s/%s (only the %d newest are kept)", dir,
+				 t[STUBSNAP_KEEP].name, STUBSNAP_KEEP);
+			n = STUBSNAP_KEEP;
+		}
+	}
+	closedir(d);
+}
+
 int stubsnap_publish(int tmp_fd, const char *tmp_path, const char *path, const char *text)
 {
 	char kpath[600], ktmp[620];
@@ -251,6 +333,8 @@ int stubsnap_publish(int tmp_fd, const char *tmp_path, const char *path, const c
 		r = -errno;
 	if (r)
 		unlink(ktmp);
+	else
+		prune(path);
 	return r;
 }
 

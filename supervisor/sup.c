@@ -596,6 +596,7 @@ static int start_stub(struct sup *s)
 		.cmdline = c->stubdom.cmdline,
 		.guest_ram = c->memory_mib << 20,
 		.ram_fd = s->ram_fd,
+		.timeout_ms = stub_timeout_ms(),
 	};
 	for (size_t i = 0; i < c->n_disks; i++) {
 		if (c->disks[i].cdrom)

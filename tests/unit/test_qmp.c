@@ -795,6 +795,24 @@ static void test_real_qemu(void)
 		json_object_put(ret);
 		CHECK_EQ_INT(qmp_execute(q, "no-such-command", NULL, NULL, 5000), -EREMOTEIO);
 		CHECK_EQ_STR(qmp_error_class(q), "CommandNotFound");
+		/* An fd handed over by name (getfd): QEMU has it, so closefd of
+		 * that name works once; a name never handed over fails. */
+		int pfd[2];
+		CHECK_EQ_INT(pipe2(pfd, O_CLOEXEC), 0);
+		CHECK_EQ_INT(qmp_pass_fd(q, "passed", pfd[1], 5000), 0);
+		CHECK_EQ_INT(qmp_execute_json(q, "closefd", "{\"fdname\":\"passed\"}", NULL, 5000),
+			     0);
+		CHECK_EQ_INT(qmp_execute_json(q, "closefd", "{\"fdname\":\"passed\"}", NULL, 5000),
+			     -EREMOTEIO);
+		CHECK_EQ_INT(qmp_execute_json(q, "closefd", "{\"fdname\":\"never\"}", NULL, 5000),
+			     -EREMOTEIO);
+		CHECK_EQ_INT(qmp_pass_fd(q, "bad", -1, 5000), -EINVAL);
+		/* The fd went with the request only: later commands carry none. */
+		CHECK_EQ_INT(qmp_execute_json(q, "getfd", "{\"fdname\":\"again\"}", NULL, 5000),
+			     -EREMOTEIO);
+		CHECK(strstr(qmp_error_desc(q), "SCM_RIGHTS") != NULL);
+		close(pfd[0]);
+		close(pfd[1]);
 		CHECK_EQ_INT(qmp_execute(q, "quit", NULL, NULL, 5000), 0);
 		/* QEMU says SHUTDOWN and hangs up. */
 		for (uint64_t end = now_ms() + 5000; now_ms() < end;) {
