@@ -135,5 +135,5 @@ echo "$memtable"
 	# A hand-written "## Analysis" section (profiles, causes) survives reruns.
 	doc_analysis "$TOP/docs/bench-disk.md"
 	bench_raw_runs "$W"
-} >"$TOP/docs/bench-disk.md"
+} >"$TOP/docs/bench-disk.md.new" && mv "$TOP/docs/bench-disk.md.new" "$TOP/docs/bench-disk.md"
 echo "wrote docs/bench-disk.md"

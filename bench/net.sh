@@ -155,5 +155,5 @@ DOC=$TOP/docs/bench-net.md
 	# A hand-written "## Analysis" section (profiles, causes) survives reruns.
 	doc_analysis "$DOC"
 	bench_raw_runs "$W"
-} >"$DOC"
+} >"$DOC.new" && mv "$DOC.new" "$DOC"
 echo "wrote docs/bench-net.md"

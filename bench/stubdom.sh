@@ -162,7 +162,11 @@ stub_times() {
 		/stub: serving/ && !served { served = 1; before = last }
 		END { print before, after }')
 	set -- $up
-	echo "qemu_to_serving_s=$(elapsed "$qstart" "${seen:-$qstart}") qemu_to_init_s=$(elapsed "$qstart" "${init:-$qstart}") uptime_at_init_s=${up0:-0} uptime_before_serving_s=${1:-0} uptime_after_serving_s=${2:-0} $(stub_console_mem "$log")"
+	# restored=1: the stub was restored from a template (its first line is
+	# the wake line; its kernel clock started in the template).
+	local restored=0
+	tr -d '\r' <"$log" | grep -aq 'woken from the template' && restored=1
+	echo "restored=$restored qemu_to_serving_s=$(elapsed "$qstart" "${seen:-$qstart}") qemu_to_init_s=$(elapsed "$qstart" "${init:-$qstart}") uptime_at_init_s=${up0:-0} uptime_before_serving_s=${1:-0} uptime_after_serving_s=${2:-0} $(stub_console_mem "$log")"
 }
 
 # sample_mem PLACEMENT ROUND WHAT GUEST_DOMID STUB_DOMID
@@ -327,12 +331,16 @@ s = lambda k: med(R, 'stub', k, what='boot')
 q2s, ub, ua = s('qemu_to_serving_s'), s('uptime_before_serving_s'), s('uptime_after_serving_s')
 q2i, ui = s('qemu_to_init_s'), s('uptime_at_init_s')
 ua = ua or None
-k0 = None if q2i is None or ui is None else q2i - ui
+restored = s('restored')
+restored = restored is not None and restored >= 0.5
+# A restored stub's kernel clock started in the template, not in this QEMU.
+k0 = None if restored or q2i is None or ui is None else q2i - ui
 met = '—' if q2s is None else ('yes' if q2s <= 0.5 else f"no: {q2s:.2f} s, {q2s - 0.5:.2f} s over ({q2s / 0.5:.1f}× the goal)")
 print('| stub start-up (medians) | s |')
 print('|---|--:|')
 print(f"| stub QEMU process start → airlock-dm's \"serving\" line in the stub's console log (host clock) | {fmt(q2s, 2)} |")
-print(f"| stub QEMU process start → the init's first line (\"init started\") in the log (host clock) | {fmt(q2i, 2)} |")
+print(f"| how the stub domains started | {'restored from a template (supervisor/stubsnap.c)' if restored else 'booted'} |")
+print(f"| stub QEMU process start → the init's first line in the log (host clock; {'the wake line' if restored else 'init started'}) | {fmt(q2i, 2)} |")
 print(f"| the stub kernel's uptime stamp on that line | {fmt(ui, 2)} |")
 print(f"| QEMU start → the stub kernel's clock starting (the two lines above: QEMU's own start-up, firmware-less PVH entry, early kernel before its clock) | {fmt(k0, 2)} |")
 print(f"| the stub kernel's uptime at airlock-dm's \"serving\" line: from the host clock (serving − kernel clock start) | {fmt(None if k0 is None or q2s is None else q2s - k0, 2)} |")
@@ -406,6 +414,6 @@ DOC=$TOP/docs/bench-stubdom.md
 	echo '```'
 	tr -d '\r' <"$D/stubcon-$ROUNDS.log" | grep -a 'airlock-stubdom\|airlock-dm\|serving' | grep -v 'dm-argv\[' | head -25
 	echo '```'
-} >"$DOC"
+} >"$DOC.new" && mv "$DOC.new" "$DOC"
 echo "wrote docs/bench-stubdom.md"
 [ -z "$PROF" ] || { profile_run; echo "profile in $PROF"; }

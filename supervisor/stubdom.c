@@ -212,7 +212,7 @@ int stubdom_prepare(struct xs_client *xs, const struct stubdom_spec *sp, struct 
 	int r;
 
 	memset(sd, 0, sizeof(*sd));
-	sd->ivshmem_fd = sd->port_fd = sd->console_fd = sd->wake_fd = -1;
+	sd->ivshmem_fd = sd->port_fd = sd->console_fd = sd->wake_fd = sd->qmp_fd = -1;
 	for (unsigned int i = 0; i < DMPROC_MAX_DEVS; i++)
 		sd->eng[i].listen_fd = -1;
 	if (sp->ndisks + sp->nnics > STUBDOM_MAX_DEVS) {
@@ -572,11 +572,11 @@ static int qemu_argv(const struct stubdom_spec *sp, const struct stubdom *sd, en
 
 /* Spawns a stub QEMU in `mode` with its serial line (and for TEMPLATE and
  * RESTORE its QMP, and extra_fd: the template file) on new socketpairs:
- * the supervisor's ends in *console_out and *qmp_out. Returns the pid or
- * -errno. */
+ * the supervisor's ends in *console_out and *qmp_out (-1 for COLD; QMP
+ * answers once QEMU is up: qmp_open_fd). Returns the pid or -errno. */
 static pid_t spawn_qemu(const struct stubdom_spec *sp, const struct stubdom *sd,
 			enum qemu_mode mode, int extra_fd, void (*in_child)(void *), void *data,
-			int *console_out, struct qmp **qmp_out)
+			int *console_out, int *qmp_out)
 {
 	struct argv_b a = {0};
 	int sv[2], q[2] = {-1, -1};
@@ -623,24 +623,14 @@ static pid_t spawn_qemu(const struct stubdom_spec *sp, const struct stubdom *sd,
 		return pid;
 	}
 	*console_out = sv[0];
-	*qmp_out = NULL;
-	if (q[0] >= 0) {
-		r = qmp_open_fd(q[0], 10000, qmp_out);
-		if (r) {
-			log_err("stub QEMU's QMP: %s", err_str(r));
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			close(sv[0]);
-			return r;
-		}
-	}
+	*qmp_out = q[0];
 	return pid;
 }
 
 static int start_cold(const struct stubdom_spec *sp, struct stubdom *sd, void (*in_child)(void *),
 		      void *data)
 {
-	struct qmp *none;
+	int none;
 	pid_t pid = spawn_qemu(sp, sd, COLD, -1, in_child, data, &sd->console_fd, &none);
 
 	if (pid < 0)
@@ -656,7 +646,7 @@ static int build_template(const struct stubdom_spec *sp, const struct stubdom *s
 {
 	char tmp[620];
 	struct qmp *qmp = NULL;
-	int con = -1, r;
+	int con = -1, qfd = -1, r;
 	uint64_t t0 = now_ms();
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -664,14 +654,17 @@ static int build_template(const struct stubdom_spec *sp, const struct stubdom *s
 	if (out < 0)
 		return -errno;
 	log_info("stub template: booting one for %s (once for its key)", path);
-	pid_t pid = spawn_qemu(sp, sd, TEMPLATE, -1, in_child, data, &con, &qmp);
+	pid_t pid = spawn_qemu(sp, sd, TEMPLATE, -1, in_child, data, &con, &qfd);
 	if (pid < 0) {
 		r = (int)pid;
 	} else {
+		r = qmp_open_fd(qfd, 10000, &qmp);
 		/* A template boots like a stub domain: as long as one may take. */
-		r = stubsnap_save(qmp, con, out,
-				  sp->timeout_ms && sp->timeout_ms < 60000 ? (int)sp->timeout_ms
-									   : 60000);
+		if (!r)
+			r = stubsnap_save(qmp, con, out,
+					  sp->timeout_ms && sp->timeout_ms < 60000
+						  ? (int)sp->timeout_ms
+						  : 60000);
 		qmp_close(qmp);
 		close(con);
 		kill(pid, SIGKILL);
@@ -745,32 +738,30 @@ static int template_fd(const struct stubdom_spec *sp, struct stubdom *sd, void (
 	return fd;
 }
 
-/* Starts a stub QEMU that loads the template (fd): loading runs while
- * the supervisor goes on (stubdom_resume finishes it). */
+/* Starts a stub QEMU that will load the template (fd, inherited under
+ * the same number): it starts up while the supervisor starts the engine;
+ * stubdom_resume loads it. */
 static int start_restore(const struct stubdom_spec *sp, struct stubdom *sd, int fd,
 			 void (*in_child)(void *), void *data)
 {
-	int con;
-	pid_t pid = spawn_qemu(sp, sd, RESTORE, fd, in_child, data, &con, &sd->qmp);
+	int con, qfd;
+	pid_t pid = spawn_qemu(sp, sd, RESTORE, fd, in_child, data, &con, &qfd);
 
 	if (pid < 0)
 		return (int)pid;
-	sd->qemu = pid;
-	sd->console_fd = con;
-	int r = stubsnap_load_begin(sd->qmp, fd);
-	if (!r) {
-		sd->wake_fd = fcntl(con, F_DUPFD_CLOEXEC, 3);
-		if (sd->wake_fd < 0)
-			r = -errno;
-	}
-	if (r) {
-		qmp_close(sd->qmp);
-		sd->qmp = NULL;
-		reap(&sd->qemu);
-		close(sd->console_fd);
-		sd->console_fd = -1;
+	sd->wake_fd = fcntl(con, F_DUPFD_CLOEXEC, 3);
+	if (sd->wake_fd < 0) {
+		int r = -errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		close(con);
+		close(qfd);
 		return r;
 	}
+	sd->qemu = pid;
+	sd->console_fd = con;
+	sd->qmp_fd = qfd;
+	sd->tmpl_fdnum = fd;
 	sd->restoring = true;
 	sd->restore_t0 = now_ms();
 	return 0;
@@ -810,7 +801,14 @@ int stubdom_resume(const struct stubdom_spec *sp, struct stubdom *sd, void (*in_
 	sd->restoring = false;
 	for (unsigned int i = 0; i < n; i++)
 		dv[i] = devs[i];
-	r = stubsnap_load_finish(sd->qmp, dv, n, 30000);
+	r = qmp_open_fd(sd->qmp_fd, 10000, &sd->qmp);
+	sd->qmp_fd = -1; /* the client's now, closed on failure too */
+	if (r)
+		log_err("stub domain %s: its QMP: %s", sd->name, err_str(r));
+	if (!r)
+		r = stubsnap_load_begin(sd->qmp, sd->tmpl_fdnum);
+	if (!r)
+		r = stubsnap_load_finish(sd->qmp, dv, n, 30000);
 	guest_words(sp, words, sizeof(words));
 	if (!r)
 		r = stubsnap_wake(sd->wake_fd, words);
@@ -819,8 +817,8 @@ int stubdom_resume(const struct stubdom_spec *sp, struct stubdom *sd, void (*in_
 	close(sd->wake_fd);
 	sd->wake_fd = -1;
 	if (!r) {
-		log_info("stub domain %s: restored from %s in %llu ms", sd->name, sd->tmpl_path,
-			 (unsigned long long)(now_ms() - sd->restore_t0));
+		log_info("stub domain %s: restored from %s in %llu ms (QEMU start to wake line)",
+			 sd->name, sd->tmpl_path, (unsigned long long)(now_ms() - sd->restore_t0));
 		return 0;
 	}
 	log_warn("stub domain %s: restoring %s failed (%s): deleting it, booting the stub "
@@ -882,6 +880,9 @@ void stubdom_stop(struct xs_client *xs, struct stubdom *sd)
 	sd->wake_fd = -1;
 	qmp_close(sd->qmp);
 	sd->qmp = NULL;
+	if (sd->qmp_fd >= 0)
+		close(sd->qmp_fd);
+	sd->qmp_fd = -1;
 	sd->restoring = false;
 	if (sd->neng) {
 		snprintf(path, sizeof(path), "%s", sd->dir);

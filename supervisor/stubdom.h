@@ -72,12 +72,15 @@ struct stubdom {
 	int console_fd; /* the supervisor's end of the stub's serial line */
 	pid_t relay, qemu;
 	bool running; /* the stub said so */
-	/* A stub restored from a template (supervisor/stubsnap.h): loading
-	 * until stubdom_resume; its QMP until then, a second fd of its
-	 * serial line for the wake line, the template's path. */
+	/* A stub restored from a template (supervisor/stubsnap.h): started,
+	 * loaded by stubdom_resume; its QMP (the raw socket until then), a
+	 * second fd of its serial line for the wake line, the template's fd
+	 * number in QEMU and its path. */
 	bool restoring;
 	struct qmp *qmp;
+	int qmp_fd;
 	int wake_fd;
+	int tmpl_fdnum;
 	uint64_t restore_t0;
 	char tmpl_path[600];
 };
@@ -115,8 +118,8 @@ int stubdom_start(const struct stubdom_spec *sp, struct stubdom *sd, void (*in_c
 
 /* Reads the stub's state node; sets sd->running when it says "running".
  * Returns the state ("" when none yet) in buf. */
-/* Finishes a stub that loads a template (nothing otherwise): waits for
- * the load, plugs in the guest's devices, runs it and writes its wake line.
+/* Finishes a stub that loads a template (nothing otherwise): loads it,
+ * plugs in the guest's devices, runs it and writes its wake line.
  * If that fails, deletes the template and boots the stub instead. Returns
  * 0, 1 when the stub was booted instead (a new QEMU: sd->qemu and a new
  * serial line sd->console_fd for the caller to take), or -errno. */
