@@ -429,8 +429,9 @@ static void image_files(const struct stubdom_spec *sp, char *kernel, char *ramdi
  * of them; the cold boot has the same devices on its command line. No
  * option ROM for the NICs: QEMU would look for its file in the chroot, and
  * nothing in the stub boots from a NIC. */
-#define IVSHMEM_SLOT 0x08
-#define NIC_SLOT     0x18
+#define TEMPLATE_TIMEOUT_MS 30000
+#define IVSHMEM_SLOT	    0x08
+#define NIC_SLOT	    0x18
 static unsigned int restore_devices(const struct stubdom_spec *sp, const struct stubdom *sd,
 				    char devs[][160])
 {
@@ -659,12 +660,14 @@ static int build_template(const struct stubdom_spec *sp, const struct stubdom *s
 		r = (int)pid;
 	} else {
 		r = qmp_open_fd(qfd, 10000, &qmp);
-		/* A template boots like a stub domain: as long as one may take. */
+		/* A template boots like a stub domain (~1.5 s here): as long as
+		 * one may take, but at most TEMPLATE_TIMEOUT_MS, so that the
+		 * stub domain's own wait still fits in the CLI's create. */
 		if (!r)
-			r = stubsnap_save(qmp, con, out,
-					  sp->timeout_ms && sp->timeout_ms < 60000
-						  ? (int)sp->timeout_ms
-						  : 60000);
+			r = stubsnap_save(
+				qmp, con, out,
+				(int)MIN(sp->timeout_ms ? sp->timeout_ms : TEMPLATE_TIMEOUT_MS,
+					 TEMPLATE_TIMEOUT_MS));
 		qmp_close(qmp);
 		close(con);
 		kill(pid, SIGKILL);
@@ -676,8 +679,8 @@ static int build_template(const struct stubdom_spec *sp, const struct stubdom *s
 	if (r) {
 		unlink(tmp);
 		stubsnap_mark_failed(path, text);
-		log_err("stub template: %s; stub domains of this key boot from now on "
-			"(delete %s.failed to try again)",
+		log_err("stub template: %s; stub domains of this key boot for the next hour "
+			"(delete %s.failed to try again sooner)",
 			err_str(r), path);
 	} else {
 		struct stat st;
@@ -705,21 +708,6 @@ static int template_fd(const struct stubdom_spec *sp, struct stubdom *sd, void (
 				 .append = append,
 				 .accel = sp->accel,
 				 .memory_mib = sp->memory_mib};
-	char qemu[600];
-	/* paths_qemu() may be a bare name, found on PATH. */
-	if (!strchr(k.qemu, '/')) {
-		const char *dirs = getenv("PATH");
-		qemu[0] = '\0';
-		for (const char *d = dirs ? dirs : "/usr/bin"; *d;) {
-			size_t l = strcspn(d, ":");
-			snprintf(qemu, sizeof(qemu), "%.*s/%s", (int)l, d, k.qemu);
-			if (access(qemu, X_OK) == 0)
-				break;
-			qemu[0] = '\0';
-			d += l + (d[l] == ':');
-		}
-		k.qemu = qemu;
-	}
 	r = stubsnap_locate(&k, sd->tmpl_path, sizeof(sd->tmpl_path), text, sizeof(text));
 	if (r)
 		return r;

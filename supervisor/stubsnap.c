@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define KEY_VERSION    "airlock-stubsnap v1"
@@ -20,6 +21,7 @@
 #define QMP_TIMEOUT_MS 10000
 #define SEED_BYTES     32
 #define STUBSNAP_KEEP  8
+#define FAILED_TTL_S   3600
 
 bool stubsnap_enabled(void)
 {
@@ -28,11 +30,28 @@ bool stubsnap_enabled(void)
 	return !(e && strcmp(e, "0") == 0);
 }
 
-/* "path:dev:ino:size:mtime" for the key text. */
+/* "path:dev:ino:size:mtime" for the key text. A bare name (QEMU's, say)
+ * is the first executable of that name on PATH, as exec would find it. */
 static int file_id(const char *path, char *out, size_t size)
 {
+	char found[512];
 	struct stat st;
 
+	if (!strchr(path, '/')) {
+		const char *d = getenv("PATH");
+		found[0] = '\0';
+		for (d = d ? d : "/usr/bin:/bin"; *d;) {
+			size_t l = strcspn(d, ":");
+			snprintf(found, sizeof(found), "%.*s/%s", (int)l, d, path);
+			if (access(found, X_OK) == 0)
+				break;
+			found[0] = '\0';
+			d += l + (d[l] == ':');
+		}
+		if (!found[0])
+			return -ENOENT;
+		path = found;
+	}
 	if (stat(path, &st) < 0)
 		return -errno;
 	snprintf(out, size, "%s:%llu:%llu:%lld:%lld.%09ld", path, (unsigned long long)st.st_dev,
@@ -71,7 +90,17 @@ int stubsnap_locate(const struct stubsnap_key *k, char *path, size_t path_size, 
 	r = paths_mkdirs(dir, 0700);
 	if (r)
 		return r;
-	if (chmod(dir, 0700) < 0)
+	/* Ours alone: whoever could write here would run code in every
+	 * stub domain. */
+	struct stat st;
+	if (lstat(dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+		log_err("stub template cache %s: not a directory of uid %u", dir,
+			(unsigned)geteuid());
+		return -EPERM;
+	}
+	if ((st.st_mode & 0777) != 0700 && chmod(dir, 0700) < 0)
 		return -errno;
 	if ((size_t)snprintf(path, path_size, "%s/template-%016llx.state", dir,
 			     (unsigned long long)fnv1a(text)) >= path_size)
@@ -99,11 +128,24 @@ static int holds(const char *path, const char *suffix, const char *text)
 	return strcmp(have, text) == 0 ? 0 : -ENOENT;
 }
 
+/* True if path.failed holds `text` and is younger than FAILED_TTL_S: a
+ * failure is retried after that (a template boot that timed out on a host
+ * that was briefly overloaded is not given up for good). */
+static bool failed_recently(const char *path, const char *text)
+{
+	char fpath[600];
+	struct stat st;
+
+	snprintf(fpath, sizeof(fpath), "%s.failed", path);
+	return stat(fpath, &st) == 0 && time(NULL) - st.st_mtime < FAILED_TTL_S &&
+	       holds(path, ".failed", text) == 0;
+}
+
 int stubsnap_open(const char *path, const char *text)
 {
 	int r;
 
-	if (holds(path, ".failed", text) == 0)
+	if (failed_recently(path, text))
 		return -ENOEXEC;
 	r = holds(path, ".key", text);
 	if (r)

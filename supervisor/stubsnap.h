@@ -45,7 +45,8 @@
 
 /* What makes two stub domains' boots the same. */
 struct stubsnap_key {
-	const char *qemu, *kernel, *ramdisk; /* files: identified by stat */
+	const char *qemu, *kernel, *ramdisk; /* files: identified by stat (a
+					      * bare name: found on PATH) */
 	const char *append;		     /* the template's kernel command line */
 	const char *accel;
 	uint64_t memory_mib;
@@ -62,13 +63,13 @@ int stubsnap_locate(const struct stubsnap_key *k, char *path, size_t path_size, 
 
 /* Opens the template at path for reading if it exists and its key file
  * says `text`. Returns the fd or -errno (-ENOENT: none, or a stale one;
- * -ENOEXEC: making one failed before, see stubsnap_mark_failed). */
+ * -ENOEXEC: making one failed within the hour, see stubsnap_mark_failed). */
 int stubsnap_open(const char *path, const char *text);
 
 /* Records that a template of this key could not be made (path.failed,
- * holding the key's text): stubsnap_open then answers -ENOEXEC for that key
- * rather than booting a template that never gets there on every create (a
- * stubdomain_kernel without the airlock init, say). */
+ * holding the key's text): for an hour stubsnap_open then answers -ENOEXEC
+ * for that key rather than booting a template that never gets there on
+ * every create (a stubdomain_kernel without the airlock init, say). */
 void stubsnap_mark_failed(const char *path, const char *text);
 
 /* Takes the build lock for path (flock on path.lock): one builder per key

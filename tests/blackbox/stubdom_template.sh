@@ -6,7 +6,8 @@
 # cache is root's alone, a restored stub serves its guest's disk and NIC,
 # two stubs from one template do not share their random state, a corrupt
 # template is deleted and the stub boots instead (and the next create makes
-# a new one), a template that cannot be made is not retried, and
+# a new one), a template that cannot be made is not retried within the
+# hour, and
 # AIRLOCK_STUBDOM_SNAPSHOT=0 boots the stub.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../guest.sh"
@@ -101,11 +102,15 @@ destroy t4
 cfg t5 10.77.0.15
 echo "stubdomain_kernel = \"$IMG/vmlinux\"" >>"$TMP/t5.cfg"
 check "a stub kernel without the airlock init fails the create" no in_net env AIRLOCK_STUBDOM_TIMEOUT=10 $A create "$TMP/t5.cfg"
-check "  after the template could not be made" says t5 'stub domains of this key boot from now on'
+check "  after the template could not be made" says t5 'stub domains of this key boot for the next hour'
 check "  which is remembered" bash -c "ls $CACHE/*.failed >/dev/null 2>&1"
 wait_gone t5
 in_net env AIRLOCK_STUBDOM_TIMEOUT=10 $A create "$TMP/t5.cfg" >/dev/null 2>&1
 check_eq "the next create of that key boots no template" 1 "$(slog t5 | grep -c 'stub template: booting')"
+wait_gone t5
+touch -d '2 hours ago' "$CACHE"/*.failed
+in_net env AIRLOCK_STUBDOM_TIMEOUT=10 $A create "$TMP/t5.cfg" >/dev/null 2>&1
+check_eq "  but an hour later it is tried again" 2 "$(slog t5 | grep -c 'stub template: booting')"
 wait_gone t5
 
 # --- templates off ---------------------------------------------------------------------------
