@@ -24,7 +24,8 @@
 #
 # Environment: DEMO_BOOT_TIMEOUT (seconds to the ready banner, default 300),
 # DEMO_IPERF_SECONDS (per direction, default 4), DEMO_QUIET=0 (show the
-# kernel's boot messages on the console too, not only airlock's).
+# kernel's boot messages on the console too, not only airlock's),
+# DEMO_KEEP=1 (keep the demo's directory, with its logs and both consoles').
 set -euo pipefail
 shopt -s extglob
 
