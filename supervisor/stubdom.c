@@ -388,10 +388,20 @@ static void reap(pid_t *pid)
  * devices are plugged in afterwards, by stubdom_resume). */
 enum qemu_mode { COLD, TEMPLATE, RESTORE };
 
-/* The kernel command line every stub gets; the cold boot adds its guest's
- * words, a template `airlock.template`. */
-static void base_append(const struct stubdom_spec *sp, char *out, size_t size)
+/* The words that make a stub domain its guest's: on the cold boot's
+ * command line, in the wake line of a restored one. */
+static void guest_words(const struct stubdom_spec *sp, char *out, size_t size)
 {
+	snprintf(out, size, "airlock.target=%u airlock.uuid=%s airlock.shell", sp->guest_domid,
+		 sp->guest_uuid);
+}
+
+/* The stub kernel's command line in `mode`: what every stub gets, then its
+ * guest's words for a cold boot, `airlock.template` for a template and for
+ * the QEMU that loads one (the template's key is this line). */
+static void stub_append(const struct stubdom_spec *sp, enum qemu_mode mode, char *out, size_t size)
+{
+	char words[160];
 	/* Under TCG the stub's kernel cannot calibrate the TSC it reads (the
 	 * host's) on a busy host, and its clocksource watchdog then drops it
 	 * for a 4 ms jiffies clock (every clock_gettime a system call, every
@@ -401,16 +411,12 @@ static void base_append(const struct stubdom_spec *sp, char *out, size_t size)
 	unsigned int khz = strcmp(sp->accel, "kvm") == 0 ? 0 : host_tsc_khz();
 	if (khz)
 		snprintf(tsc, sizeof(tsc), " tsc=reliable tsc_early_khz=%u", khz);
-	snprintf(out, size, "console=ttyS0 quiet%s vfio.enable_unsafe_noiommu_mode=1%s%s", tsc,
-		 sp->cmdline ? " " : "", sp->cmdline ? sp->cmdline : "");
-}
-
-/* The words that make a stub domain its guest's: on the cold boot's
- * command line, in the wake line of a restored one. */
-static void guest_words(const struct stubdom_spec *sp, char *out, size_t size)
-{
-	snprintf(out, size, "airlock.target=%u airlock.uuid=%s airlock.shell", sp->guest_domid,
-		 sp->guest_uuid);
+	if (mode == COLD)
+		guest_words(sp, words, sizeof(words));
+	else
+		snprintf(words, sizeof(words), "airlock.template");
+	snprintf(out, size, "console=ttyS0 quiet%s vfio.enable_unsafe_noiommu_mode=1%s%s %s", tsc,
+		 sp->cmdline ? " " : "", sp->cmdline ? sp->cmdline : "", words);
 }
 
 static void image_files(const struct stubdom_spec *sp, char *kernel, char *ramdisk, size_t size)
@@ -459,7 +465,7 @@ static unsigned int restore_devices(const struct stubdom_spec *sp, const struct 
 static int qemu_argv(const struct stubdom_spec *sp, const struct stubdom *sd, enum qemu_mode mode,
 		     int console_fd, int qmp_fd, struct argv_b *a)
 {
-	char kernel[600], ramdisk[600], append[1024], words[160], store_sock[512];
+	char kernel[600], ramdisk[600], append[1024], store_sock[512];
 
 	image_files(sp, kernel, ramdisk, sizeof(kernel));
 	if (access(kernel, R_OK) || access(ramdisk, R_OK)) {
@@ -468,11 +474,7 @@ static int qemu_argv(const struct stubdom_spec *sp, const struct stubdom *sd, en
 			kernel, ramdisk);
 		return -ENOENT;
 	}
-	base_append(sp, append, sizeof(append));
-	if (mode == COLD)
-		guest_words(sp, words, sizeof(words));
-	else
-		snprintf(words, sizeof(words), "airlock.template");
+	stub_append(sp, mode, append, sizeof(append));
 	engine_argv_head(a, paths_qemu(), sd->name, NULL);
 	argv_add(a, "-machine");
 	argv_add(a, "pc");
@@ -488,7 +490,7 @@ static int qemu_argv(const struct stubdom_spec *sp, const struct stubdom *sd, en
 	argv_add(a, "-initrd");
 	argv_add(a, "%s", ramdisk);
 	argv_add(a, "-append");
-	argv_add(a, "%s %s", append, words);
+	argv_add(a, "%s", append);
 	argv_add(a, "-chardev");
 	argv_add(a, "socket,id=serial0,fd=%d", console_fd);
 	argv_add(a, "-serial");
@@ -700,8 +702,7 @@ static int template_fd(const struct stubdom_spec *sp, struct stubdom *sd, void (
 	int fd, lock, r;
 
 	image_files(sp, kernel, ramdisk, sizeof(kernel));
-	base_append(sp, append, sizeof(append));
-	strncat(append, " airlock.template", sizeof(append) - strlen(append) - 1);
+	stub_append(sp, TEMPLATE, append, sizeof(append));
 	struct stubsnap_key k = {.qemu = paths_qemu(),
 				 .kernel = kernel,
 				 .ramdisk = ramdisk,
@@ -781,12 +782,13 @@ int stubdom_resume(const struct stubdom_spec *sp, struct stubdom *sd, void (*in_
 {
 	char devs[1 + 2 * DMPROC_MAX_DEVS][160], words[160];
 	const char *dv[1 + 2 * DMPROC_MAX_DEVS];
-	unsigned int n = restore_devices(sp, sd, devs);
+	unsigned int n;
 	int r;
 
 	if (!sd->restoring)
 		return 0;
 	sd->restoring = false;
+	n = restore_devices(sp, sd, devs);
 	for (unsigned int i = 0; i < n; i++)
 		dv[i] = devs[i];
 	r = qmp_open_fd(sd->qmp_fd, 10000, &sd->qmp);

@@ -31,24 +31,14 @@ bool stubsnap_enabled(void)
 }
 
 /* "path:dev:ino:size:mtime" for the key text. A bare name (QEMU's, say)
- * is the first executable of that name on PATH, as exec would find it. */
+ * is the file exec would run (paths_which). */
 static int file_id(const char *path, char *out, size_t size)
 {
 	char found[512];
 	struct stat st;
 
 	if (!strchr(path, '/')) {
-		const char *d = getenv("PATH");
-		found[0] = '\0';
-		for (d = d ? d : "/usr/bin:/bin"; *d;) {
-			size_t l = strcspn(d, ":");
-			snprintf(found, sizeof(found), "%.*s/%s", (int)l, d, path);
-			if (access(found, X_OK) == 0)
-				break;
-			found[0] = '\0';
-			d += l + (d[l] == ':');
-		}
-		if (!found[0])
+		if (!paths_which(path, found, sizeof(found)))
 			return -ENOENT;
 		path = found;
 	}

@@ -93,3 +93,26 @@ int paths_mkdirs(const char *path, mode_t mode)
 		return -errno;
 	return 0;
 }
+
+bool paths_which(const char *name, char *out, size_t size)
+{
+	const char *path = getenv("PATH");
+	char dirs[4096];
+	char *dir, *save = NULL;
+
+	if (strchr(name, '/')) {
+		snprintf(out, size, "%s", name);
+		return access(out, X_OK) == 0;
+	}
+	snprintf(dirs, sizeof(dirs), "%s", path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		int n = snprintf(out, size, "%s/%s", *dir ? dir : ".", name);
+		struct stat st;
+
+		if (n > 0 && (size_t)n < size && stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(out, X_OK) == 0)
+			return true;
+	}
+	out[0] = '\0';
+	return false;
+}

@@ -13,6 +13,7 @@
 #ifndef AIRLOCK_PATHS_H
 #define AIRLOCK_PATHS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -29,6 +30,12 @@ char *paths_log_file(const char *name, const char *suffix, char *out, size_t out
  * else ../<subdir>/<prog> relative to it (the build tree). Returns 0 and the
  * path in out, or -ENOENT. */
 int paths_sibling(const char *prog, const char *subdir, const char *env, char *out, size_t outsz);
+
+/* Finds program `name` as exec would: a name with a slash as it is, else
+ * the first executable regular file of that name in $PATH's directories
+ * (empty entries skipped; no PATH: /usr/local/bin:/usr/bin:/bin). Returns
+ * true with its path in out. */
+bool paths_which(const char *name, char *out, size_t size);
 
 /* mkdir -p with mode. 0 or -errno. */
 int paths_mkdirs(const char *path, mode_t mode);

@@ -21,6 +21,7 @@
  * the sum would come out different.
  */
 #include "toolstack/probe.h"
+#include "toolstack/paths.h"
 
 #include "common/util.h"
 
@@ -529,29 +530,6 @@ int probe_kvm(const char *dev, unsigned deadline_ms, struct probe_kvm *out)
 
 /* --- QEMU ------------------------------------------------------------------ */
 
-static bool find_in_path(const char *name, char *out, size_t size)
-{
-	const char *path = getenv("PATH");
-	char dirs[4096];
-	char *dir, *save = NULL;
-
-	if (strchr(name, '/')) {
-		snprintf(out, size, "%s", name);
-		return access(out, X_OK) == 0;
-	}
-	snprintf(dirs, sizeof(dirs), "%s", path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
-	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		int n = snprintf(out, size, "%s/%s", *dir ? dir : ".", name);
-		struct stat st;
-
-		if (n > 0 && (size_t)n < size && stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
-		    access(out, X_OK) == 0)
-			return true;
-	}
-	out[0] = '\0';
-	return false;
-}
-
 /* True if `-accel help` output lists `name` on a line of its own. */
 static bool accel_listed(const char *text, const char *name)
 {
@@ -573,7 +551,7 @@ int probe_qemu(const char *binary, struct probe_qemu *out)
 	memset(out, 0, sizeof(*out));
 	if (!binary)
 		binary = PROBE_QEMU_BINARY;
-	if (!find_in_path(binary, out->path, sizeof(out->path))) {
+	if (!paths_which(binary, out->path, sizeof(out->path))) {
 		snprintf(out->why, sizeof(out->why), "%s not found%s", binary,
 			 strchr(binary, '/') ? "" : " in $PATH");
 		return 0;
